@@ -1,0 +1,162 @@
+"""The composition root: the Litestar app with every component's routes, pages and jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.stores.file import FileStore
+from litestar.stores.redis import RedisStore
+from litestar.stores.registry import StoreRegistry
+from litestar.template.config import TemplateConfig
+
+from dealerhub.platform import db, jobs, telemetry
+from dealerhub.platform.audit import AuditMiddleware
+from dealerhub.platform.auth import AuthenticationMiddleware
+from dealerhub.platform.config import Settings, get_settings
+from dealerhub.platform.health import HealthController
+from dealerhub.platform.security_headers import SecurityHeadersMiddleware
+from dealerhub.platform.web import page, template_directories
+from dealerhub.platform.web.api import ApiKeyController, AuthApiController
+from dealerhub.platform.web.i18n import gettext_for, request_locale
+from dealerhub.platform.web.pages import SHELL_TEMPLATES
+from dealerhub.platform.web.routes import ShellController
+from dealerhub.platform.web.session import SESSION_COOKIE, RotatingSessionConfig
+
+log = logging.getLogger(__name__)
+STATIC_DIR = SHELL_TEMPLATES.parent / "static"
+PUBLIC_PATHS = [
+    "^/login", "^/lang/", "^/health", "^/ready", "^/static/", "^/c/", "^/schema",
+    "^/api/v1/auth/token", "^/favicon.ico",
+]
+LOGIN_PATHS = frozenset({"/login", "/api/v1/auth/token"})
+
+
+def route_handlers() -> list[Any]:
+    """Every component's controllers; adding a component adds its list here."""
+    return [ShellController, AuthApiController, ApiKeyController, HealthController]
+
+
+def _stores(settings: Settings) -> StoreRegistry:
+    if settings.redis_url:
+        root = RedisStore.with_client(url=settings.redis_url, namespace="dealerhub")
+        return StoreRegistry(default_factory=root.with_namespace)
+    base = settings.var_dir / "stores"
+
+    def file_store(name: str) -> FileStore:
+        (base / name).mkdir(parents=True, exist_ok=True)
+        return FileStore(base / name)
+
+    return StoreRegistry(default_factory=file_store)
+
+
+def _is_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
+
+def _not_authorized(request: Request, exc: NotAuthorizedException) -> Response:
+    if _is_page(request) and request.method == "GET":
+        return Redirect(f"/login?next={request.url.path}", status_code=303)
+    return _problem(request, exc)
+
+
+def _problem(request: Request, exc: HTTPException) -> Response:
+    if _is_page(request) and "text/html" in request.headers.get("accept", ""):
+        _ = gettext_for(request_locale(request))
+        titles = {403: _("Not allowed"), 404: _("Not found")}
+        title = titles.get(exc.status_code, _("Something is not right"))
+        return page(request, "error.html", status_code=exc.status_code, title=title,
+                    message=exc.detail).to_asgi_response(request.app, request)  # type: ignore[return-value]
+    body: dict[str, Any] = {"type": "about:blank", "status": exc.status_code,
+                            "title": exc.detail or "error"}
+    if exc.extra:
+        body["errors"] = exc.extra
+    return Response(body, status_code=exc.status_code, media_type="application/problem+json",
+                    headers=exc.headers)
+
+
+def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return Response({"type": "about:blank", "status": 500, "title": "internal error"},
+                    status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+                    media_type="application/problem+json")
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    await db.start(settings)
+    worker: jobs.EmbeddedWorker | None = None
+    stop = asyncio.Event()
+    scheduler: asyncio.Task[None] | None = None
+    if app.state.embedded_jobs:
+        worker = jobs.EmbeddedWorker()
+        worker.start()
+        scheduler = asyncio.create_task(jobs.run_scheduler(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        if scheduler is not None:
+            await scheduler
+        if worker is not None:
+            await asyncio.to_thread(worker.stop)
+        await db.stop(settings)
+
+
+def create_app(settings: Settings | None = None, embedded_jobs: bool | None = None) -> Litestar:
+    """The ASGI app. Without REDIS_URL the jobs and the scheduler run inside it."""
+    settings = settings or get_settings()
+    telemetry.setup(settings)
+    session_config = RotatingSessionConfig(
+        key=SESSION_COOKIE, httponly=True, samesite="lax", secure=settings.secure_cookies,
+        max_age=12 * 3600, store="sessions", exclude=["^/health", "^/ready", "^/static/", "^/api/"],
+    )
+    csrf = CSRFConfig(
+        secret=settings.secret_key, cookie_name="dh_csrf", header_name="x-csrftoken",
+        cookie_secure=settings.secure_cookies, cookie_samesite="lax", exclude=["^/api/"],
+    )
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", 20),
+        check_throttle_handler=lambda request: request.url.path in LOGIN_PATHS
+        and request.method == "POST",
+    )
+    auth_middleware = DefineMiddleware(AuthenticationMiddleware, exclude=PUBLIC_PATHS)
+    return Litestar(
+        route_handlers=[*route_handlers(),
+                        create_static_files_router(path="/static", directories=[STATIC_DIR],
+                                                   include_in_schema=False)],
+        middleware=[SecurityHeadersMiddleware, session_config.middleware, rate_limit.middleware,
+                    auth_middleware, AuditMiddleware],
+        csrf_config=csrf,
+        template_config=TemplateConfig(directory=template_directories(),
+                                       engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(title="dealerhub API", version="1", path="/schema",
+                                     render_plugins=[SwaggerRenderPlugin()]),
+        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig())],
+        exception_handlers={NotAuthorizedException: _not_authorized, HTTPException: _problem,
+                            Exception: _server_error},
+        stores=_stores(settings),
+        state=State({"settings": settings, "session_config": session_config,
+                     "embedded_jobs": (not settings.redis_url) if embedded_jobs is None
+                     else embedded_jobs}),
+        lifespan=[_lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )

@@ -1,0 +1,153 @@
+"""`dealerhub` command line: demo, serve, migrate, worker, scheduler, seed-demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+
+from dealerhub.platform.config import SettingsError, load_settings
+
+
+def _settings_or_exit() -> None:
+    try:
+        load_settings()
+    except SettingsError as error:
+        print(f"dealerhub: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def migrate() -> None:
+    """Apply every component's migrations, connected as the table owner."""
+    os.environ["DEALERHUB_MIGRATING"] = "1"
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from dealerhub.platform import db
+    from dealerhub.platform.config import get_settings
+
+    async def run() -> None:
+        settings = get_settings()
+        if not settings.is_postgres:
+            db.prepare_sqlite(settings.migration_database_url)
+        result = await run_forwards("all")
+        if not result.success:
+            raise SystemExit(f"dealerhub: migration failed: {result.message}")
+
+    asyncio.run(run())
+
+
+def _migrate_in_subprocess() -> None:
+    completed = subprocess.run([sys.executable, "-m", "dealerhub.cli", "migrate"], check=False,
+                               stdout=subprocess.DEVNULL)
+    if completed.returncode:
+        raise SystemExit(completed.returncode)
+
+
+def serve() -> None:
+    import uvicorn
+
+    from dealerhub.app import create_app
+    from dealerhub.platform.config import get_settings
+
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level="info", proxy_headers=True)
+
+
+def seed_demo(seed: int, customers_per_dealer: int) -> bool:
+    from dealerhub import demo
+    from dealerhub.platform import db
+    from dealerhub.platform.config import get_settings
+
+    async def run() -> bool:
+        settings = get_settings()
+        await db.start(settings)
+        try:
+            return await demo.seed(seed=seed, customers_per_dealer=customers_per_dealer)
+        finally:
+            await db.stop(settings)
+
+    return asyncio.run(run())
+
+
+def run_demo(seed: int, customers_per_dealer: int) -> None:
+    from dealerhub import demo
+    from dealerhub.platform.config import get_settings
+
+    settings = get_settings()
+    print("dealerhub: applying migrations …", flush=True)
+    _migrate_in_subprocess()
+    print("dealerhub: loading demo data (first start takes a little while) …", flush=True)
+    created = seed_demo(seed, customers_per_dealer)
+    print("dealerhub: demo data " + ("created" if created else "already present"))
+    print(demo.banner(f"http://{settings.host}:{settings.port}"), flush=True)
+    serve()
+
+
+def worker(processes: int, threads: int) -> None:
+    """The Dramatiq worker for production (REDIS_URL set)."""
+    from dealerhub.platform.config import get_settings
+
+    if not get_settings().redis_url:
+        raise SystemExit("dealerhub: the worker needs REDIS_URL; without it jobs run in `serve`")
+    os.execvp(sys.executable, [sys.executable, "-m", "dramatiq", "dealerhub.worker",
+                               "--processes", str(processes), "--threads", str(threads)])
+
+
+def scheduler() -> None:
+    """The single scheduler: relays events and claims due rows on their cadence."""
+    from dealerhub import worker as _components  # noqa: F401 - registers periodic tasks
+    from dealerhub.platform import db, jobs, telemetry
+    from dealerhub.platform.config import get_settings
+
+    async def run() -> None:
+        settings = get_settings()
+        telemetry.setup(settings)
+        await db.start(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await jobs.run_scheduler(stop)
+        finally:
+            await db.stop(settings)
+
+    asyncio.run(run())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="dealerhub", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo_cmd = commands.add_parser("demo", help="migrate, load demo data and serve the portal")
+    seed_cmd = commands.add_parser("seed-demo", help="load demo data into an empty database")
+    for sub in (demo_cmd, seed_cmd):
+        sub.add_argument("--seed", type=int, default=2026)
+        sub.add_argument("--customers-per-dealer", type=int, default=300)
+    commands.add_parser("serve", help="serve HTTP (PORT, default 8000)")
+    commands.add_parser("migrate", help="apply database migrations")
+    worker_cmd = commands.add_parser("worker", help="run the Dramatiq worker (needs REDIS_URL)")
+    worker_cmd.add_argument("--processes", type=int, default=2)
+    worker_cmd.add_argument("--threads", type=int, default=4)
+    commands.add_parser("scheduler", help="run the single scheduler process")
+    args = parser.parse_args(argv)
+    _settings_or_exit()
+    if args.command == "demo":
+        run_demo(args.seed, args.customers_per_dealer)
+    elif args.command == "seed-demo":
+        seed_demo(args.seed, args.customers_per_dealer)
+    elif args.command == "serve":
+        serve()
+    elif args.command == "migrate":
+        migrate()
+    elif args.command == "worker":
+        worker(args.processes, args.threads)
+    elif args.command == "scheduler":
+        scheduler()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The core every component stands on, and the platform's shared services."""

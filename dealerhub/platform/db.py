@@ -1,0 +1,145 @@
+"""Database engines for PostgreSQL and the embedded SQLite default, and the table base classes."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import uuid
+import weakref
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+from asyncpg.pool import Pool
+from piccolo.columns import UUID, Timestamptz
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.engine.base import Engine
+from piccolo.engine.finder import engine_finder
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.querystring import QueryString
+from piccolo.table import Table
+
+from dealerhub.platform.config import Settings
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+class LoopPoolPostgresEngine(PostgresEngine):
+    """A Postgres engine that keeps one asyncpg pool per event loop.
+
+    The API server and the embedded Dramatiq worker run async code on different event
+    loops; an asyncpg pool belongs to the loop that made it, so each loop gets its own.
+    """
+
+    _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pool]
+    _pool_size: int
+
+    def __init__(self, config: dict[str, Any], pool_size: int = 20, **kwargs: Any) -> None:
+        object.__setattr__(self, "_pools", weakref.WeakKeyDictionary())
+        object.__setattr__(self, "_pool_size", pool_size)
+        super().__init__(config=config, extensions=(), **kwargs)
+
+    @property  # type: ignore[override]
+    def pool(self) -> Pool | None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        return self._pools.get(loop)
+
+    @pool.setter
+    def pool(self, value: Pool | None) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if value is None:
+            self._pools.pop(loop, None)
+        else:
+            self._pools[loop] = value
+
+    async def start_connection_pool(self, **kwargs: Any) -> None:
+        if self.pool is None:
+            kwargs.setdefault("max_size", self._pool_size)
+            kwargs.setdefault("min_size", min(2, self._pool_size))
+            await super().start_connection_pool(**kwargs)
+
+    async def close_connection_pool(self) -> None:
+        if self.pool is not None:
+            await super().close_connection_pool()
+
+
+def postgres_config(url: str) -> dict[str, Any]:
+    """asyncpg connection arguments from a postgresql:// URL."""
+    parsed = urlparse(url)
+    config: dict[str, Any] = {"database": unquote(parsed.path.lstrip("/")) or "postgres"}
+    if parsed.hostname:
+        config["host"] = parsed.hostname
+    if parsed.port:
+        config["port"] = parsed.port
+    if parsed.username:
+        config["user"] = unquote(parsed.username)
+    if parsed.password:
+        config["password"] = unquote(parsed.password)
+    return config
+
+
+def sqlite_path(url: str) -> str:
+    return url.removeprefix("sqlite:///") or "dealerhub.sqlite3"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("postgres"):
+        pool_size = int(parse_qs(urlparse(url).query).get("pool_size", ["20"])[0])
+        return LoopPoolPostgresEngine(config=postgres_config(url), pool_size=pool_size)
+    path = sqlite_path(url)
+    return SQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+
+
+def prepare_sqlite(url: str) -> None:
+    """WAL lets readers run beside the one writer; set once per database file."""
+    path = Path(sqlite_path(url))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as connection:
+        connection.execute("pragma journal_mode=wal")
+
+
+def engine() -> Engine:
+    found = engine_finder()
+    if found is None:
+        raise RuntimeError("no Piccolo engine configured")
+    return found
+
+
+def is_postgres() -> bool:
+    return engine().engine_type == "postgres"
+
+
+async def start(settings: Settings) -> None:
+    if settings.is_postgres:
+        await engine().start_connection_pool()
+    else:
+        prepare_sqlite(settings.database_url)
+
+
+async def stop(settings: Settings) -> None:
+    if settings.is_postgres:
+        await engine().close_connection_pool()
+
+
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """A raw query on the current transaction (or the pool); `{}` placeholders, Piccolo style."""
+    rows = await engine().run_querystring(QueryString(sql, *args))
+    return [dict(row) for row in rows]
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class PlatformTable(Table):
+    """A table that belongs to the OEM's platform, not to one dealer."""
+
+    id = UUID(primary_key=True)
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,170 @@
+"""Tenant scope: the only way code reaches a dealer's rows.
+
+`tenant_scope(tid)` opens a transaction and, on PostgreSQL, sets `app.tenant_id` for it,
+so row-level security filters every query even where a helper's filter were forgotten.
+`TenantTable` helpers add the tenant filter themselves and refuse to run outside a scope.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import Any, Self
+
+from opentelemetry import trace
+from piccolo.columns import UUID
+from piccolo.engine.sqlite import TransactionType
+from piccolo.query import Count, Delete, Objects, Select, Update
+from piccolo.table import Table
+
+from dealerhub.platform import db
+
+current_tenant: ContextVar[uuid.UUID | None] = ContextVar("current_tenant", default=None)
+
+
+class NoTenantScope(RuntimeError):
+    """Tenant data was touched outside `tenant_scope`: fail closed."""
+
+
+def require_tenant() -> uuid.UUID:
+    tenant_id = current_tenant.get()
+    if tenant_id is None:
+        raise NoTenantScope("tenant data can only be reached inside tenant_scope()")
+    return tenant_id
+
+
+@asynccontextmanager
+async def transaction(*, write: bool = True) -> AsyncIterator[Any]:
+    """A transaction; on SQLite writers take the lock up front (IMMEDIATE) to avoid deadlock."""
+    engine = db.engine()
+    if engine.engine_type == "sqlite":
+        kind = TransactionType.immediate if write else TransactionType.deferred
+        async with engine.transaction(transaction_type=kind) as tx:  # type: ignore[call-arg]
+            yield tx
+    else:
+        async with engine.transaction() as tx:
+            yield tx
+
+
+@asynccontextmanager
+async def tenant_scope(tenant_id: uuid.UUID | str, *, write: bool = True) -> AsyncIterator[uuid.UUID]:
+    """Run the block as one transaction inside one dealer's data."""
+    tid = tenant_id if isinstance(tenant_id, uuid.UUID) else uuid.UUID(str(tenant_id))
+    outer = current_tenant.get()
+    if outer is not None and outer != tid:
+        raise NoTenantScope("a tenant scope cannot be nested inside another tenant's scope")
+    token = current_tenant.set(tid)
+    trace.get_current_span().set_attribute("dealerhub.tenant_id", str(tid))
+    try:
+        async with transaction(write=write) as tx:
+            if db.engine().engine_type == "postgres":
+                await tx.connection.execute(
+                    "select set_config('app.tenant_id', $1, true)", str(tid)
+                )
+            yield tid
+    finally:
+        current_tenant.reset(token)
+
+
+class TenantTable(Table):
+    """A dealer-owned table: `tenant_id` leads every key; helpers add the tenant filter."""
+
+    id = UUID(primary_key=True)
+    tenant_id = UUID(null=False, index=False)
+
+    @classmethod
+    def select_in_tenant(cls, *columns: Any) -> Select:
+        return cls.select(*columns).where(cls.tenant_id == require_tenant())
+
+    @classmethod
+    def objects_in_tenant(cls) -> Objects:
+        return cls.objects().where(cls.tenant_id == require_tenant())
+
+    @classmethod
+    def count_in_tenant(cls) -> Count:
+        return cls.count().where(cls.tenant_id == require_tenant())
+
+    @classmethod
+    def update_in_tenant(cls, values: dict[Any, Any]) -> Update:
+        return cls.update(values).where(cls.tenant_id == require_tenant())
+
+    @classmethod
+    def delete_in_tenant(cls) -> Delete:
+        return cls.delete().where(cls.tenant_id == require_tenant())
+
+    @classmethod
+    async def get_in_tenant(cls, object_id: uuid.UUID | str) -> Self | None:
+        try:
+            oid = object_id if isinstance(object_id, uuid.UUID) else uuid.UUID(str(object_id))
+        except ValueError:
+            return None
+        return await cls.objects_in_tenant().where(cls.id == oid).first()
+
+    @classmethod
+    async def insert_in_tenant(cls, *rows: Self) -> list[Self]:
+        tenant_id = require_tenant()
+        for row in rows:
+            row.tenant_id = tenant_id
+        if rows:
+            await cls.insert(*rows)
+        return list(rows)
+
+
+def tenant_table_sql(
+    table: str,
+    engine_type: str,
+    references: dict[str, str] | None = None,
+    indexes: list[tuple[str, ...]] | None = None,
+    unique: list[tuple[str, ...]] | None = None,
+) -> list[str]:
+    """DDL that makes a table tenant-owned: keys led by `tenant_id`, composite foreign keys
+    to other tenant tables and, on PostgreSQL, forced row-level security.
+
+    SQLite cannot add constraints to an existing table, so there only the indexes apply and
+    the tenant helpers are the guard.
+    """
+    statements: list[str] = []
+    for columns in unique or []:
+        name = f"{table}_{'_'.join(columns)}_uq"
+        statements.append(
+            f"create unique index {name} on {table} (tenant_id, {', '.join(columns)})"
+        )
+    for columns in indexes or []:
+        name = f"{table}_{'_'.join(columns)}_ix"
+        statements.append(f"create index {name} on {table} (tenant_id, {', '.join(columns)})")
+    if engine_type != "postgres":
+        statements.append(f"create unique index {table}_tenant_id_id_uq on {table} (tenant_id, id)")
+        return statements
+    statements += [
+        f"alter table {table} drop constraint {table}_pkey",
+        f"alter table {table} add primary key (tenant_id, id)",
+        f"alter table {table} add constraint {table}_tenant_fk "
+        "foreign key (tenant_id) references dealer (id)",
+    ]
+    for column, target in (references or {}).items():
+        statements.append(
+            f"alter table {table} add constraint {table}_{column}_fk "
+            f"foreign key (tenant_id, {column}) references {target} (tenant_id, id)"
+        )
+    setting = "nullif(current_setting('app.tenant_id', true), '')::uuid"
+    statements += [
+        f"alter table {table} enable row level security",
+        f"alter table {table} force row level security",
+        f"create policy {table}_tenant_isolation on {table} "
+        f"using (tenant_id = {setting}) with check (tenant_id = {setting})",
+    ]
+    return statements
+
+
+async def apply_tenant_rules(
+    table: str,
+    references: dict[str, str] | None = None,
+    indexes: list[tuple[str, ...]] | None = None,
+    unique: list[tuple[str, ...]] | None = None,
+) -> None:
+    """Run `tenant_table_sql` from a migration."""
+    engine = db.engine()
+    for statement in tenant_table_sql(table, engine.engine_type, references, indexes, unique):
+        await engine.run_ddl(statement)
