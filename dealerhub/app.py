@@ -21,7 +21,9 @@ from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlu
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.stores.base import Store
 from litestar.stores.file import FileStore
+from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
@@ -55,15 +57,19 @@ def route_handlers() -> list[Any]:
 
 def _stores(settings: Settings) -> StoreRegistry:
     if settings.redis_url:
-        root = RedisStore.with_client(url=settings.redis_url, namespace="dealerhub")
+        root = RedisStore.with_client(url=settings.redis_url,
+                                      namespace=f"{settings.redis_namespace}:stores")
         return StoreRegistry(default_factory=root.with_namespace)
     base = settings.var_dir / "stores"
 
-    def file_store(name: str) -> FileStore:
+    def embedded_store(name: str) -> Store:
+        """Sessions survive a restart on disk; counters such as rate limits live in memory."""
+        if name != "sessions":
+            return MemoryStore()
         (base / name).mkdir(parents=True, exist_ok=True)
         return FileStore(base / name)
 
-    return StoreRegistry(default_factory=file_store)
+    return StoreRegistry(default_factory=embedded_store)
 
 
 def _is_page(request: Request) -> bool:
@@ -133,7 +139,7 @@ def create_app(settings: Settings | None = None, embedded_jobs: bool | None = No
         cookie_secure=settings.secure_cookies, cookie_samesite="lax", exclude=["^/api/"],
     )
     rate_limit = RateLimitConfig(
-        rate_limit=("minute", 20),
+        rate_limit=("minute", settings.login_attempts_per_minute),
         check_throttle_handler=lambda request: request.url.path in LOGIN_PATHS
         and request.method == "POST",
     )

@@ -60,6 +60,8 @@ class Settings:
     var_dir: Path
     allow_private_webhooks: bool
     secure_cookies: bool
+    redis_namespace: str
+    login_attempts_per_minute: int
     max_body_bytes: int = 1024 * 1024
     otel: dict[str, str] = field(default_factory=dict)
 
@@ -124,6 +126,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             "DEALERHUB_SECURE_COOKIES",
             env.get("DEALERHUB_SECURE_COOKIES", "true" if env.get("SECRET_KEY") else "false"),
         ),
+        login_attempts_per_minute=_int(
+            "DEALERHUB_LOGIN_ATTEMPTS_PER_MINUTE",
+            env.get("DEALERHUB_LOGIN_ATTEMPTS_PER_MINUTE", "20"), 1, 1_000_000,
+        ),
+        redis_namespace=env.get("DEALERHUB_REDIS_NAMESPACE", "dealerhub"),
         otel={k: v for k, v in env.items() if k.startswith("OTEL_")},
     )
 

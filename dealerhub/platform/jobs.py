@@ -67,7 +67,8 @@ def _make_broker() -> dramatiq.Broker:
     if settings.redis_url:
         from dramatiq.brokers.redis import RedisBroker
 
-        broker: dramatiq.Broker = RedisBroker(url=settings.redis_url)
+        broker: dramatiq.Broker = RedisBroker(url=settings.redis_url,
+                                              namespace=settings.redis_namespace)
     else:
         broker = StubBroker()
         broker.emit_after("process_boot")
@@ -176,9 +177,8 @@ class EmbeddedWorker:
 
     def drain(self, timeout_ms: int = 30_000) -> None:
         """Wait until every queue is empty and every job finished (tests)."""
-        if isinstance(broker, StubBroker):
-            for queue_name in list(broker.queues):
-                broker.join(queue_name, timeout=timeout_ms, fail_fast=True)
+        for queue_name in sorted(broker.get_declared_queues()):
+            broker.join(queue_name, timeout=timeout_ms)
         self.worker.join()
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def anyio_backend() -> str:
     """Run the async tests here on asyncio only (asyncpg has no trio support)."""
     return "asyncio"

@@ -83,8 +83,13 @@ def render(values: dict[str, Any]) -> list[Manifest]:
     """Every object an install with ``values`` would create, hooks included."""
     if helm_binary():
         proc = _run_helm(
-            "template", RELEASE, str(CHART_DIR),
-            "--namespace", NAMESPACE, "--kube-version", KUBE_VERSION,
+            "template",
+            RELEASE,
+            str(CHART_DIR),
+            "--namespace",
+            NAMESPACE,
+            "--kube-version",
+            KUBE_VERSION,
             values=values,
         )
         if proc.returncode != 0:
@@ -92,8 +97,11 @@ def render(values: dict[str, Any]) -> list[Manifest]:
         manifests: list[Manifest] = []
         for chunk in proc.stdout.split("\n---"):
             source = next(
-                (line.removeprefix("# Source: ") for line in chunk.splitlines()
-                 if line.startswith("# Source: ")),
+                (
+                    line.removeprefix("# Source: ")
+                    for line in chunk.splitlines()
+                    if line.startswith("# Source: ")
+                ),
                 "?",
             )
             manifests.extend(_parse(source, chunk))
