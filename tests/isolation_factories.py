@@ -1,0 +1,33 @@
+"""For every path parameter in the API, how to make an object of that kind in a dealer.
+
+`tests/test_isolation.py` walks every route in the OpenAPI schema as a user of dealer A
+with ids made here for dealer B, and expects 404 or 403. A route whose path parameter has
+no factory here fails that test: add one when you add a route.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+from tests.conftest import DealerFixture
+
+Factory = Callable[[DealerFixture], Awaitable[uuid.UUID | str]]
+PATH_PARAM_FACTORIES: dict[str, Factory] = {}
+
+
+def factory(*param_names: str) -> Callable[[Factory], Factory]:
+    def register(fn: Factory) -> Factory:
+        for name in param_names:
+            PATH_PARAM_FACTORIES[name] = fn
+        return fn
+
+    return register
+
+
+@factory("api_key_id")
+async def make_api_key(dealer: DealerFixture) -> uuid.UUID:
+    from dealerhub.platform.auth import create_api_key
+
+    issued = await create_api_key(dealer.id, "isolation", ["read"], None)
+    return issued.api_key.id
