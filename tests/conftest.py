@@ -29,33 +29,6 @@ RUN_ID = f"{os.getpid()}_{secrets.token_hex(3)}"
 PASSWORD = "correct-horse-7"
 
 
-def _with_db(dsn: str, database: str, user: str | None = None) -> str:
-    from urllib.parse import urlparse, urlunparse
-
-    parsed = urlparse(dsn)
-    netloc = parsed.netloc
-    if user:
-        host = netloc.split("@")[-1]
-        netloc = f"{user}@{host}"
-    return urlunparse(parsed._replace(netloc=netloc, path=f"/{database}"))
-
-
-async def _create_pg_database(name: str) -> None:
-    import asyncpg
-
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await admin.execute((ROOT / "infra/postgres/roles.sql").read_text().split("SELECT 'CREATE")[0])
-        await admin.execute(f'create database "{name}" owner dealerhub_owner')
-    finally:
-        await admin.close()
-    inside = await asyncpg.connect(_with_db(PG_ADMIN_DSN, name))
-    try:
-        await inside.execute((ROOT / "infra/postgres/app_grants.sql").read_text())
-    finally:
-        await inside.close()
-
-
 def _pg_unreachable() -> str | None:
     import asyncpg
 
@@ -101,10 +74,12 @@ def _configure_environment() -> None:
             if IN_CI:
                 raise pytest.UsageError(f"CI=true needs PostgreSQL: {problem}")
             pytest.exit(f"skipping the PostgreSQL run: {problem}", returncode=0)
+        from dealerhub.platform.pg_admin import create_database
+
         name = f"dealerhub_test_{RUN_ID}"
-        asyncio.run(_create_pg_database(name))
-        os.environ["DATABASE_URL"] = _with_db(PG_ADMIN_DSN, name, "dealerhub_app") + "?pool_size=10"
-        os.environ["MIGRATION_DATABASE_URL"] = _with_db(PG_ADMIN_DSN, name, "dealerhub_owner")
+        app_dsn, owner_dsn = asyncio.run(create_database(PG_ADMIN_DSN, name))
+        os.environ["DATABASE_URL"] = app_dsn + "?pool_size=10"
+        os.environ["MIGRATION_DATABASE_URL"] = owner_dsn
         os.environ["DEALERHUB_TEST_PG_DATABASE"] = name
     if USE_REDIS:
         problem = _redis_unreachable()
@@ -296,3 +271,15 @@ async def login_page_session(test_client: object, email: str) -> None:
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop this run's PostgreSQL database so runs do not pile up on the server."""
+    name = os.environ.get("DEALERHUB_TEST_PG_DATABASE")
+    if name and os.environ.get("DEALERHUB_KEEP_TEST_DB") != "1":
+        from dealerhub.platform.pg_admin import drop_database
+
+        try:
+            asyncio.run(drop_database(PG_ADMIN_DSN, name))
+        except Exception as error:  # the run's verdict matters more than the clean-up
+            print(f"could not drop {name}: {error}")

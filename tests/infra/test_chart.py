@@ -129,6 +129,7 @@ def test_expected_objects(ci_file: Path, manifests: list[Manifest]) -> None:
 def test_pods_run_hardened(manifests: list[Manifest]) -> None:
     for where, spec in _pod_specs(manifests).items():
         assert spec["securityContext"]["runAsNonRoot"] is True, where
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, where
         assert spec["automountServiceAccountToken"] is False, where
         volumes = {v["name"]: v for v in spec["volumes"]}
         for container in spec["containers"]:

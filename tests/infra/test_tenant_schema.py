@@ -24,7 +24,12 @@ from .schema_rules import (
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
-ADMIN_DSN = os.environ.get("INFRA_TEST_PG_DSN", "postgresql://postgres@localhost:5432/test")
+# Where the throwaway schema is made: INFRA_TEST_PG_DSN, else the local "test" database,
+# else the harness's admin database (tests/conftest.py) when "test" does not exist.
+ADMIN_DSNS = (
+    os.environ.get("INFRA_TEST_PG_DSN", "postgresql://postgres@localhost:5432/test"),
+    os.environ.get("DEALERHUB_TEST_PG_ADMIN", "postgresql://postgres@localhost:5432/postgres"),
+)
 
 POLICY = "tenant_id = nullif(current_setting('app.tenant_id', true), '')::bigint"
 
@@ -137,8 +142,16 @@ EXPECTED: dict[str, set[str]] = {
 }
 
 
-async def _connect(dsn: str) -> asyncpg.Connection:
+async def _connect() -> asyncpg.Connection:
     """Connect, or skip when no PostgreSQL is reachable (fail instead under CI=true)."""
+    try:
+        return await asyncpg.connect(ADMIN_DSNS[0], timeout=5)
+    except asyncpg.InvalidCatalogNameError:
+        dsn = ADMIN_DSNS[1]
+    except (OSError, asyncpg.PostgresError) as exc:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {ADMIN_DSNS[0]}: {exc}")
     try:
         return await asyncpg.connect(dsn, timeout=5)
     except (OSError, asyncpg.PostgresError) as exc:
@@ -150,7 +163,7 @@ async def _connect(dsn: str) -> asyncpg.Connection:
 @pytest.fixture
 async def rules_schema() -> AsyncIterator[tuple[asyncpg.Connection, str]]:
     """A throwaway schema holding the fixture tables; dropped afterwards."""
-    conn = await _connect(ADMIN_DSN)
+    conn = await _connect()
     schema = f"tenant_rules_{uuid.uuid4().hex[:12]}"
     try:
         await conn.execute(f"create schema {schema}")

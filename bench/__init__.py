@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench NAME [--quick]`; each measures its baseline in the same run."""
