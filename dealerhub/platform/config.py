@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -45,6 +46,16 @@ def _bool(name: str, value: str) -> bool:
     raise SettingsError(f"{name}: expected true or false, got {value!r}")
 
 
+def _json_accounts(name: str, value: str) -> dict[str, dict[str, str]]:
+    try:
+        parsed = json.loads(value) if value.strip() else {}
+    except ValueError:
+        raise SettingsError(f"{name}: expected a JSON object, got {value[:40]!r}") from None
+    if not isinstance(parsed, dict) or not all(isinstance(v, dict) for v in parsed.values()):
+        raise SettingsError(f"{name}: expected a JSON object of channel name to settings object")
+    return {str(k): {str(f): str(x) for f, x in v.items()} for k, v in parsed.items()}
+
+
 DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql")
 
 
@@ -64,6 +75,9 @@ class Settings:
     login_attempts_per_minute: int
     max_body_bytes: int = 1024 * 1024
     otel: dict[str, str] = field(default_factory=dict)
+    oem_channel_accounts: dict[str, dict[str, str]] = field(default_factory=dict)
+    public_base_url: str = "http://127.0.0.1:8000"
+    channel_send_lease_seconds: int = 30
 
     @property
     def is_postgres(self) -> bool:
@@ -132,6 +146,17 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ),
         redis_namespace=env.get("DEALERHUB_REDIS_NAMESPACE", "dealerhub"),
         otel={k: v for k, v in env.items() if k.startswith("OTEL_")},
+        oem_channel_accounts=_json_accounts(
+            "OEM_CHANNEL_ACCOUNTS", env.get("OEM_CHANNEL_ACCOUNTS", "")
+        ),
+        public_base_url=_url(
+            "PUBLIC_BASE_URL", env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+            ("http", "https"),
+        ).rstrip("/"),
+        channel_send_lease_seconds=_int(
+            "DEALERHUB_CHANNEL_SEND_LEASE_SECONDS",
+            env.get("DEALERHUB_CHANNEL_SEND_LEASE_SECONDS", "30"), 1, 3600,
+        ),
     )
 
 
