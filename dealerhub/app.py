@@ -129,7 +129,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None, embedded_jobs: bool | None = None) -> Litestar:
     """The ASGI app. Without REDIS_URL the jobs and the scheduler run inside it."""
     settings = settings or get_settings()
-    telemetry.setup(settings)
+    tracing = telemetry.setup(settings)
     session_config = RotatingSessionConfig(
         key=SESSION_COOKIE, httponly=True, samesite="lax", secure=settings.secure_cookies,
         max_age=12 * 3600, store="sessions", exclude=["^/health", "^/ready", "^/static/", "^/api/"],
@@ -155,7 +155,7 @@ def create_app(settings: Settings | None = None, embedded_jobs: bool | None = No
                                        engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="dealerhub API", version="1", path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),
-        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig())],
+        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig())] if tracing else [],
         exception_handlers={NotAuthorizedException: _not_authorized, HTTPException: _problem,
                             Exception: _server_error},
         stores=_stores(settings),

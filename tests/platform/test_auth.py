@@ -169,3 +169,19 @@ async def test_malformed_json_and_oversized_bodies(client, dealer_a) -> None:
     huge = await client.post("/api/v1/api-keys", content=b"x" * (1024 * 1024 + 10),
                              headers={**headers, "content-type": "application/json"})
     assert huge.status_code == 413
+
+
+async def test_api_key_scopes_round_trip_through_the_database(dealer_a) -> None:
+    issued = await auth.create_api_key(dealer_a.id, "scoped", ["read", "events"], None)
+    auth._credential_cache.clear()
+    user = await auth.user_for_api_key(issued.plaintext)
+    assert user is not None and user.scopes == frozenset({"read", "events"})
+    listed = await auth.list_api_keys(dealer_a.id)
+    assert listed[0].scopes == ["events", "read"]
+
+
+async def test_sign_out_everywhere_ends_cached_tokens(client, dealer_a) -> None:
+    headers = await bearer_for(client, dealer_a.emails["cs_agent"])
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
+    await auth.end_all_sessions(dealer_a.users["cs_agent"])
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 401

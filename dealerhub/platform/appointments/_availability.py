@@ -1,0 +1,343 @@
+"""Availability: which start times have a skilled technician on shift, a bay, and (when
+asked) a loaner car and a pick-up driver free, within opening hours and off holidays.
+
+The search is a pure function of a capacity snapshot and the held cells, so the booking
+transaction re-runs exactly the same check on fresh data before it writes its holds.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from dealerhub.platform.appointments import _ports as ports
+from dealerhub.platform.appointments._capacity import (
+    HOLD_CELL,
+    QUICK_SERVICE_MAX_MINUTES,
+    Capacity,
+    CapacityError,
+    Job,
+    Tech,
+    load_capacity,
+)
+from dealerhub.platform.appointments.schemas import AvailabilityQuery
+from dealerhub.platform.appointments.tables import Appointment, Hold
+from dealerhub.platform.tenancy import tenant_scope
+
+EARTH_RADIUS_KM = 6371.0088
+PREFERRED_WINDOW = timedelta(days=1)
+DIAGNOSIS_JOB = "DIAG"
+
+Busy = dict[uuid.UUID, set[int]]  # resource id -> start (epoch seconds) of each held cell
+
+
+class NotFoundError(LookupError):
+    """A referenced object does not exist in this dealer (another dealer's is the same)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+def cells(start: datetime, end: datetime) -> range:
+    """The hold cells that intersect [start, end)."""
+    first = int(start.timestamp()) // HOLD_CELL * HOLD_CELL
+    return range(first, math.ceil(end.timestamp()), HOLD_CELL)
+
+
+@dataclass(frozen=True)
+class Need:
+    jobs: tuple[Job, ...]
+    minutes: int
+    skills: frozenset[str]
+    quick: bool
+    mobile: bool
+    loaner: bool
+    pickup: bool
+
+    @property
+    def codes(self) -> list[str]:
+        return [job.code for job in self.jobs]
+
+    @property
+    def labour_fen(self) -> int:
+        return sum(job.labour_fen for job in self.jobs)
+
+    @property
+    def parts_fen(self) -> int:
+        return sum(job.parts_fen for job in self.jobs)
+
+
+def map_problem(cap: Capacity, problem: str) -> list[str]:
+    """Job codes whose keywords occur in a free-text problem; else diagnosis, if offered."""
+    lowered = problem.lower()
+    hits = [job.code for job in cap.jobs.values() if any(k in lowered for k in job.keywords)]
+    if not hits and DIAGNOSIS_JOB in cap.jobs:
+        hits = [DIAGNOSIS_JOB]
+    if not hits:
+        raise CapacityError("problem", "could not match the problem to a job; choose job codes")
+    return hits
+
+
+def need_for(cap: Capacity, job_codes: list[str], problem: str, *, mobile: bool = False,
+             loaner: bool = False, pickup: bool = False) -> Need:
+    codes = list(dict.fromkeys(code.strip().upper() for code in job_codes if code.strip()))
+    if not codes and problem.strip():
+        codes = map_problem(cap, problem)
+    if not codes:
+        raise CapacityError("job_codes", "choose at least one job or describe the problem")
+    unknown = [code for code in codes if code not in cap.jobs]
+    if unknown:
+        raise CapacityError("job_codes", f"{', '.join(unknown)}: not offered by this dealer")
+    jobs = tuple(cap.jobs[code] for code in codes)
+    if mobile and not all(job.mobile for job in jobs):
+        names = ", ".join(job.code for job in jobs if not job.mobile)
+        raise CapacityError("mobile", f"{names}: cannot be done by mobile service")
+    minutes = sum(job.minutes for job in jobs)
+    return Need(jobs, minutes, frozenset(job.skill for job in jobs),
+                minutes <= QUICK_SERVICE_MAX_MINUTES, mobile, loaner, pickup)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    starts_at: datetime
+    ends_at: datetime
+    technician_id: uuid.UUID
+    bay_id: uuid.UUID | None
+    loaner_id: uuid.UUID | None
+    driver_id: uuid.UUID | None
+
+    def holds(self, cap: Capacity) -> list[tuple[uuid.UUID, int]]:
+        """(resource, cell) pairs this assignment occupies; the buffer follows the work."""
+        work = cells(self.starts_at, self.ends_at + cap.buffer)
+        held = [(self.technician_id, cell) for cell in work]
+        for resource in (self.bay_id, self.loaner_id):
+            if resource is not None:
+                held += [(resource, cell) for cell in work]
+        if self.driver_id is not None:
+            held += [(self.driver_id, cell) for cell in cells(self.starts_at - cap.pickup,
+                                                                self.starts_at)]
+        return held
+
+
+def _free(busy: Busy, resource: uuid.UUID, span: range) -> bool:
+    taken = busy.get(resource)
+    return not taken or taken.isdisjoint(span)
+
+
+def _first_free(busy: Busy, pool: list[uuid.UUID], span: range) -> uuid.UUID | None:
+    return next((resource for resource in pool if _free(busy, resource, span)), None)
+
+
+def _on_shift(tech: Tech, cap: Capacity, start: datetime, end: datetime) -> bool:
+    local_start, local_end = cap.local(start), cap.local(end)
+    shift = tech.shifts.get(local_start.weekday())
+    return (shift is not None and local_start.date() == local_end.date()
+            and shift[0] <= local_start.time() and local_end.time() <= shift[1])
+
+
+def assign(cap: Capacity, busy: Busy, need: Need, start: datetime,
+           technicians: list[Tech] | None = None) -> tuple[Assignment | None, str]:
+    """Resources for `need` starting at `start`, or None and the reason in words."""
+    end = start + timedelta(minutes=need.minutes)
+    work = cells(start, end + cap.buffer)
+    skilled = [t for t in technicians or cap.technicians if need.skills <= t.skills]
+    if not skilled:
+        return None, f"no technician has the skills {', '.join(sorted(need.skills))}"
+    on_shift = [t for t in skilled if _on_shift(t, cap, start, end)]
+    tech = next((t for t in on_shift if _free(busy, t.id, work)), None)
+    if tech is None:
+        return None, "no technician with the skills is free at that time"
+    bay = None
+    if not need.mobile:
+        pool = cap.resources["bay"]
+        if need.quick:
+            pool = cap.resources["quick_bay"] + pool
+        bay = _first_free(busy, pool, work)
+        if bay is None:
+            return None, "no bay is free at that time"
+    loaner = None
+    if need.loaner:
+        loaner = _first_free(busy, cap.resources["loaner"], work)
+        if loaner is None:
+            return None, "no loaner car is free at that time"
+    driver = None
+    if need.pickup:
+        driver = _first_free(busy, cap.resources["driver"], cells(start - cap.pickup, start))
+        if driver is None:
+            return None, "no pick-up driver is free before that time"
+    return Assignment(start, end, tech.id, bay, loaner, driver), ""
+
+
+def candidate_starts(cap: Capacity, need: Need, window_start: datetime,
+                     window_end: datetime) -> Iterator[datetime]:
+    """Grid start times inside opening hours, in order, skipping holidays and DST gaps."""
+    day = cap.local(window_start).date()
+    last = cap.local(window_end).date()
+    step = int(cap.slot.total_seconds() // 60)
+    while day <= last:
+        span = cap.hours.get(day.weekday())
+        if span is not None and day not in cap.holidays:
+            minute = span[0].hour * 60 + span[0].minute
+            closes = span[1].hour * 60 + span[1].minute
+            while minute + need.minutes <= closes:
+                instant = cap.at(day, time(minute // 60, minute % 60))
+                if (instant is not None and window_start <= instant <= window_end
+                        and cap.opening_problem(instant, need.minutes) is None):
+                    yield instant
+                minute += step
+        day += timedelta(days=1)
+
+
+def search(cap: Capacity, busy: Busy, need: Need, window_start: datetime,
+           window_end: datetime, limit: int) -> list[Assignment]:
+    found: list[Assignment] = []
+    # Spread work: technicians with the fewest held cells in the window come first.
+    load = {t.id: len(busy.get(t.id, ())) for t in cap.technicians}
+    technicians = sorted(cap.technicians, key=lambda t: load[t.id])
+    for start in candidate_starts(cap, need, window_start, window_end):
+        assignment, _ = assign(cap, busy, need, start, technicians)
+        if assignment is not None:
+            found.append(assignment)
+            if len(found) >= limit:
+                break
+    return found
+
+
+async def load_busy(start: datetime, end: datetime) -> Busy:
+    """Held cells between two instants, for the dealer of the current scope."""
+    rows = await Hold.select_in_tenant(Hold.resource_id, Hold.slot_start).where(
+        (Hold.slot_start >= start - timedelta(seconds=HOLD_CELL)) & (Hold.slot_start < end))
+    busy: Busy = {}
+    for row in rows:
+        busy.setdefault(row["resource_id"], set()).add(int(row["slot_start"].timestamp()))
+    return busy
+
+
+def busy_span(cap: Capacity, need: Need, start: datetime, end: datetime) -> tuple[datetime,
+                                                                                   datetime]:
+    """The instants whose holds can touch starts between `start` and `end`."""
+    return (start - cap.pickup,
+            end + timedelta(minutes=need.minutes) + cap.buffer + timedelta(seconds=HOLD_CELL))
+
+
+def aware(moment: datetime, cap: Capacity) -> datetime:
+    """A naive time is the dealer's wall time (what a form sends); store UTC."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=cap.zone).astimezone(UTC)
+    return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class CustomerContext:
+    vehicle: ports.VehicleFacts
+    declined_work: list[dict[str, object]]
+    previous_advisor: uuid.UUID | None
+    advisors: list[ports.Advisor]
+    home: tuple[float, float] | None
+
+
+async def customer_context(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> CustomerContext:
+    """What the customer base knows that a booking needs; each call is tenant-scoped."""
+    vehicle = await ports.vehicle(tenant_id, vehicle_id)
+    if vehicle is None:
+        raise NotFoundError("vehicle_id", "no such vehicle at this dealer")
+    return CustomerContext(
+        vehicle=vehicle,
+        declined_work=await ports.declined_work(tenant_id, vehicle_id),
+        previous_advisor=await ports.last_advisor(tenant_id, vehicle.customer_id),
+        advisors=await ports.advisors(tenant_id),
+        home=await ports.customer_coordinates(tenant_id, vehicle.customer_id),
+    )
+
+
+@dataclass(frozen=True)
+class Pickup:
+    free: bool
+    distance_km: float | None
+
+
+def pickup_terms(cap: Capacity, rework: bool, point: tuple[float, float] | None) -> Pickup:
+    """Free within the dealer's radius (10 km by default) for booked customers; always
+    free for rework."""
+    distance = None
+    if point is not None and cap.latitude is not None and cap.longitude is not None:
+        distance = round(haversine_km(cap.latitude, cap.longitude, point[0], point[1]), 3)
+    return Pickup(rework or (distance is not None and distance <= cap.free_pickup_km), distance)
+
+
+async def choose_advisor(context: CustomerContext, day_start: datetime,
+                         day_end: datetime) -> uuid.UUID | None:
+    """The customer's previous advisor ("dedicated reception"), else the least-booked one."""
+    active = {advisor.id for advisor in context.advisors}
+    if context.previous_advisor is not None and (not active or context.previous_advisor in active):
+        return context.previous_advisor
+    if not active:
+        return None
+    rows = await Appointment.select_in_tenant(Appointment.advisor_staff_id).where(
+        (Appointment.starts_at >= day_start) & (Appointment.starts_at < day_end)
+        & (Appointment.status != "cancelled"))
+    load = {advisor: 0 for advisor in active}
+    for row in rows:
+        if row["advisor_staff_id"] in load:
+            load[row["advisor_staff_id"]] += 1
+    return min(sorted(load, key=str), key=lambda advisor: load[advisor])
+
+
+@dataclass(frozen=True)
+class Availability:
+    need: Need
+    rework: bool
+    pickup: Pickup
+    window_start: datetime
+    window_end: datetime
+    slots: list[Assignment]
+    advisor_staff_id: uuid.UUID | None
+    context: CustomerContext
+
+    @property
+    def proposed(self) -> Assignment | None:
+        return self.slots[0] if self.slots else None
+
+
+def search_window(cap: Capacity, preferred: datetime, rework: bool,
+                  now: datetime) -> tuple[datetime, datetime]:
+    """From the preferred time (never the past) to one day after it; rework customers
+    also get every slot left today."""
+    start = max(preferred, now)
+    end = max(preferred, now) + PREFERRED_WINDOW
+    if rework:
+        start = now
+        end = max(end, cap.day_bounds(now)[1])
+    return start, end
+
+
+async def find_slots(tenant_id: uuid.UUID, query: AvailabilityQuery,
+                     now: datetime | None = None) -> Availability:
+    now = now or datetime.now(UTC)
+    context = await customer_context(tenant_id, query.vehicle_id)
+    async with tenant_scope(tenant_id, write=False):
+        cap = await load_capacity(tenant_id)
+        need = need_for(cap, query.job_codes, query.problem, mobile=query.mobile,
+                        loaner=query.loaner, pickup=query.pickup)
+        start, end = search_window(cap, aware(query.preferred_at, cap), query.rework, now)
+        busy = await load_busy(*busy_span(cap, need, start, end))
+        slots = search(cap, busy, need, start, end, query.limit)
+        advisor = await choose_advisor(
+            context, *cap.day_bounds(slots[0].starts_at if slots else start))
+    point = ((query.pickup_latitude, query.pickup_longitude)
+             if query.pickup_latitude is not None and query.pickup_longitude is not None
+             else context.home)
+    return Availability(need, query.rework, pickup_terms(cap, query.rework, point), start, end,
+                        slots, advisor, context)

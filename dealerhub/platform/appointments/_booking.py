@@ -1,0 +1,347 @@
+"""Booking, rescheduling, cancelling, confirming and the service-day status flow.
+
+A booking re-checks capacity inside its write transaction and inserts one hold row per
+(resource, 15-minute cell). The unique key (tenant_id, resource_id, slot_start) is what
+makes double booking impossible on PostgreSQL, where two transactions can race past the
+check; on SQLite the IMMEDIATE write transaction already serialises them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from dealerhub.platform import events
+from dealerhub.platform.appointments import _ports as ports
+from dealerhub.platform.appointments._availability import (
+    Assignment,
+    NotFoundError,
+    aware,
+    assign,
+    busy_span,
+    choose_advisor,
+    customer_context,
+    load_busy,
+    need_for,
+    pickup_terms,
+)
+from dealerhub.platform.appointments._capacity import Capacity, CapacityError, load_capacity
+from dealerhub.platform.appointments._reminders import cancel_reminders, schedule_reminders
+from dealerhub.platform.appointments.schemas import (
+    AppointmentCreate,
+    AppointmentRead,
+    appointment_read,
+)
+from dealerhub.platform.appointments.tables import Appointment, Hold, IdempotencyKey
+from dealerhub.platform.tenancy import tenant_scope
+
+NEXT_STATUS = {"booked": {"arrived", "no_show"}, "arrived": {"in_service"},
+               "in_service": {"ready"}, "ready": {"delivered"}}
+STATUS_TIME = {"arrived": Appointment.arrived_at, "in_service": Appointment.in_service_at,
+               "ready": Appointment.ready_at, "delivered": Appointment.delivered_at,
+               "no_show": Appointment.no_show_at}
+STATUS_EVENT = {"arrived": "appointment.arrived", "no_show": "appointment.no_show",
+                "delivered": "appointment.completed"}
+CHANNELS = frozenset({"portal", "api", "self_service", "sale"})
+
+
+class SlotTaken(Exception):
+    """The time has no free capacity (any more); nothing was booked."""
+
+
+class StateError(Exception):
+    """The appointment's status does not allow the change; `field` names the culprit."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def is_unique_violation(error: BaseException) -> bool:
+    return isinstance(error, asyncpg.UniqueViolationError) or (
+        isinstance(error, sqlite3.IntegrityError) and "UNIQUE" in str(error))
+
+
+def event_payload(row: Appointment, **extra: Any) -> dict[str, Any]:
+    """Ids and the timestamps process-metric scoring needs; never personal data."""
+    return {
+        "appointment_id": row.id, "customer_id": row.customer_id, "vehicle_id": row.vehicle_id,
+        "advisor_staff_id": row.advisor_staff_id, "channel": row.channel, "status": row.status,
+        "rework": row.rework, "request_received_at": row.request_received_at,
+        "first_response_at": row.first_response_at, "booked_at": row.booked_at,
+        "starts_at": row.starts_at, "arrived_at": row.arrived_at,
+        "delivered_at": row.delivered_at, "no_show_at": row.no_show_at,
+        "cancelled_at": row.cancelled_at, **extra,
+    }
+
+
+async def load(appointment_id: uuid.UUID) -> Appointment | None:
+    """An appointment of the current scope's dealer, JSON columns decoded."""
+    return await Appointment.objects_in_tenant().where(
+        Appointment.id == appointment_id).output(load_json=True).first()
+
+
+async def get_appointment(tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> Appointment | None:
+    async with tenant_scope(tenant_id, write=False):
+        return await load(appointment_id)
+
+
+def check_start(cap: Capacity, starts_at: datetime, minutes: int, now: datetime) -> None:
+    if starts_at <= now:
+        raise CapacityError("starts_at", "is in the past")
+    problem = cap.opening_problem(starts_at, minutes)
+    if problem is not None:
+        raise problem
+
+
+async def _hold(cap: Capacity, appointment_id: uuid.UUID, assignment: Assignment) -> None:
+    await Hold.insert_in_tenant(*[
+        Hold(appointment_id=appointment_id, resource_id=resource,
+             slot_start=datetime.fromtimestamp(cell, UTC))
+        for resource, cell in assignment.holds(cap)
+    ])
+
+
+async def _release(appointment_id: uuid.UUID) -> None:
+    await Hold.delete_in_tenant().where(Hold.appointment_id == appointment_id)
+
+
+async def _assignment(cap: Capacity, need: Any, starts_at: datetime,
+                      technician_id: uuid.UUID | None) -> Assignment:
+    technicians = cap.technicians
+    if technician_id is not None:
+        technicians = [t for t in cap.technicians if t.id == technician_id]
+        if not technicians:
+            raise NotFoundError("technician_id", "no such technician at this dealer")
+    busy = await load_busy(*busy_span(cap, need, starts_at, starts_at))
+    found, reason = assign(cap, busy, need, starts_at, technicians)
+    if found is None:
+        raise SlotTaken(reason)
+    return found
+
+
+@dataclass(frozen=True)
+class Booking:
+    appointment: AppointmentRead
+    replayed: bool
+
+
+def _fingerprint(data: AppointmentCreate, channel: str) -> str:
+    return hashlib.sha256(channel.encode() + msgspec.json.encode(data)).hexdigest()
+
+
+async def _replay(tenant_id: uuid.UUID, key: str, fingerprint: str) -> Booking | None:
+    async with tenant_scope(tenant_id, write=False):
+        seen = await IdempotencyKey.select_in_tenant(
+            IdempotencyKey.request_hash, IdempotencyKey.response,
+        ).where(IdempotencyKey.key == key).output(load_json=True).first()
+    if seen is None:
+        return None
+    if seen["request_hash"] != fingerprint:
+        raise CapacityError("Idempotency-Key", "was already used for a different booking")
+    return Booking(msgspec.convert(seen["response"], AppointmentRead), replayed=True)
+
+
+async def book(tenant_id: uuid.UUID, data: AppointmentCreate, *, channel: str, actor: str,
+               idempotency_key: str | None = None, now: datetime | None = None) -> Booking:
+    """Book one appointment; with an idempotency key a retry returns the first result."""
+    if channel not in CHANNELS:
+        raise CapacityError("channel", f"unknown booking channel {channel!r}")
+    now = now or datetime.now(UTC)
+    fingerprint = _fingerprint(data, channel)
+    if idempotency_key and (replay := await _replay(tenant_id, idempotency_key, fingerprint)):
+        return replay
+    context = await customer_context(tenant_id, data.vehicle_id)
+    intake = msgspec.to_builtins(data.intake)
+    point = ((data.intake.pickup_latitude, data.intake.pickup_longitude)
+             if data.intake.pickup_latitude is not None
+             and data.intake.pickup_longitude is not None else context.home)
+    try:
+        async with tenant_scope(tenant_id):
+            cap = await load_capacity(tenant_id)
+            need = need_for(cap, data.job_codes, data.intake.problem, mobile=data.mobile,
+                            loaner=data.loaner, pickup=data.pickup)
+            starts_at = aware(data.starts_at, cap)
+            check_start(cap, starts_at, need.minutes, now)
+            found = await _assignment(cap, need, starts_at, data.technician_id)
+            pickup = pickup_terms(cap, data.rework, point)
+            row = Appointment(
+                customer_id=context.vehicle.customer_id, vehicle_id=data.vehicle_id,
+                advisor_staff_id=data.advisor_staff_id
+                or await choose_advisor(context, *cap.day_bounds(starts_at)),
+                technician_id=found.technician_id, bay_id=found.bay_id,
+                loaner_id=found.loaner_id, driver_id=found.driver_id,
+                starts_at=found.starts_at, ends_at=found.ends_at, status="booked",
+                channel=channel, job_codes=need.codes, intake=intake,
+                estimate_minutes=need.minutes, estimate_labour_fen=need.labour_fen,
+                estimate_parts_fen=need.parts_fen, rework=data.rework, quick=need.quick,
+                mobile=need.mobile, loaner=need.loaner, pickup=need.pickup,
+                pickup_free=need.pickup and pickup.free, pickup_distance_km=pickup.distance_km,
+                recalls=context.vehicle.open_recalls, declined_offered=context.declined_work,
+                booked_by=actor[:254], request_received_at=aware(data.request_received_at, cap)
+                if data.request_received_at else now,
+                first_response_at=aware(data.first_response_at, cap)
+                if data.first_response_at else now,
+                booked_at=now,
+            )
+            await Appointment.insert_in_tenant(row)
+            await _hold(cap, row.id, found)
+            await schedule_reminders(row.id, row.starts_at, now)
+            await events.emit("appointment.booked", event_payload(row))
+            result = appointment_read(row)
+            if idempotency_key:
+                await IdempotencyKey.insert_in_tenant(IdempotencyKey(
+                    key=idempotency_key, request_hash=fingerprint, appointment_id=row.id,
+                    response=msgspec.to_builtins(result)))
+    except Exception as error:
+        if not is_unique_violation(error):
+            raise
+        if idempotency_key and (replay := await _replay(tenant_id, idempotency_key,
+                                                        fingerprint)):
+            return replay
+        raise SlotTaken("that time was just taken by another booking") from None
+    return Booking(result, replayed=False)
+
+
+async def reschedule(tenant_id: uuid.UUID, appointment_id: uuid.UUID, starts_at: datetime, *,
+                     actor: str, now: datetime | None = None) -> Appointment | None:
+    """Move a booked appointment; its holds and reminders are replaced in one transaction,
+    so a refused move leaves the old booking exactly as it was."""
+    now = now or datetime.now(UTC)
+    try:
+        async with tenant_scope(tenant_id):
+            row = await load(appointment_id)
+            if row is None:
+                return None
+            if row.status != "booked":
+                raise StateError("status", f"a {row.status} appointment cannot be rescheduled")
+            cap = await load_capacity(tenant_id)
+            need = need_for(cap, row.job_codes, "", mobile=row.mobile, loaner=row.loaner,
+                            pickup=row.pickup)
+            new_start = aware(starts_at, cap)
+            check_start(cap, new_start, need.minutes, now)
+            previous = row.starts_at
+            await _release(row.id)
+            found = await _assignment(cap, need, new_start, None)
+            await _hold(cap, row.id, found)
+            changes = {Appointment.starts_at: found.starts_at, Appointment.ends_at: found.ends_at,
+                       Appointment.technician_id: found.technician_id,
+                       Appointment.bay_id: found.bay_id, Appointment.loaner_id: found.loaner_id,
+                       Appointment.driver_id: found.driver_id, Appointment.confirmed_at: None,
+                       Appointment.reschedule_count: row.reschedule_count + 1}
+            await Appointment.update_in_tenant(changes).where(Appointment.id == row.id)
+            await schedule_reminders(row.id, found.starts_at, now)
+            row = await load(row.id)
+            assert row is not None
+            await events.emit("appointment.rescheduled", event_payload(
+                row, previous_starts_at=previous, rescheduled_at=now, actor_kind=actor[:32]))
+            return row
+    except Exception as error:
+        if is_unique_violation(error):
+            raise SlotTaken("that time was just taken by another booking") from None
+        raise
+
+
+async def cancel(tenant_id: uuid.UUID, appointment_id: uuid.UUID, *, reason: str = "",
+                 now: datetime | None = None) -> Appointment | None:
+    now = now or datetime.now(UTC)
+    async with tenant_scope(tenant_id):
+        row = await load(appointment_id)
+        if row is None:
+            return None
+        if row.status != "booked":
+            raise StateError("status", f"a {row.status} appointment cannot be cancelled")
+        await _release(row.id)
+        await cancel_reminders(row.id)
+        await Appointment.update_in_tenant({
+            Appointment.status: "cancelled", Appointment.cancelled_at: now,
+            Appointment.cancel_reason: reason[:200]}).where(Appointment.id == row.id)
+        row = await load(row.id)
+        assert row is not None
+        await events.emit("appointment.cancelled", event_payload(row))
+        return row
+
+
+async def confirm(tenant_id: uuid.UUID, appointment_id: uuid.UUID,
+                  now: datetime | None = None) -> Appointment | None:
+    """The customer's one-tap confirmation; confirming twice keeps the first time."""
+    now = now or datetime.now(UTC)
+    async with tenant_scope(tenant_id):
+        row = await load(appointment_id)
+        if row is None:
+            return None
+        if row.status != "booked":
+            raise StateError("status", f"a {row.status} appointment cannot be confirmed")
+        if row.confirmed_at is None:
+            await Appointment.update_in_tenant({Appointment.confirmed_at: now}).where(
+                Appointment.id == row.id)
+            row.confirmed_at = now
+        return row
+
+
+async def _transition(row: Appointment, status: str, now: datetime) -> Appointment:
+    if status not in NEXT_STATUS.get(row.status, set()):
+        raise StateError("status", f"cannot go from {row.status} to {status}")
+    await Appointment.update_in_tenant({Appointment.status: status, STATUS_TIME[status]: now}).where(
+        Appointment.id == row.id)
+    if status == "no_show":
+        await _release(row.id)
+    if status in ("arrived", "no_show"):
+        await cancel_reminders(row.id)
+    fresh = await load(row.id)
+    assert fresh is not None
+    if status in STATUS_EVENT:
+        await events.emit(STATUS_EVENT[status], event_payload(fresh))
+    return fresh
+
+
+async def change_status(tenant_id: uuid.UUID, appointment_id: uuid.UUID, status: str,
+                        now: datetime | None = None) -> Appointment | None:
+    """booked → arrived → in_service → ready → delivered, or booked → no_show."""
+    async with tenant_scope(tenant_id):
+        row = await load(appointment_id)
+        if row is None:
+            return None
+        return await _transition(row, status, now or datetime.now(UTC))
+
+
+def repair_order_intake(row: Appointment) -> dict[str, Any]:
+    """What the advisor would otherwise re-ask: the intake, jobs, recalls and estimate."""
+    return {**row.intake, "job_codes": list(row.job_codes), "open_recalls": list(row.recalls),
+            "estimate_minutes": row.estimate_minutes,
+            "estimate_total_fen": row.estimate_labour_fen + row.estimate_parts_fen,
+            "rework": row.rework, "loaner": row.loaner, "pickup": row.pickup}
+
+
+async def arrival_to_repair_order(tenant_id: uuid.UUID, appointment_id: uuid.UUID, *,
+                                  mileage_km: int | None = None,
+                                  now: datetime | None = None) -> Appointment | None:
+    """One click on the day board: mark the arrival (if not yet) and open the repair order
+    with the intake carried over. Opening twice returns the first repair order."""
+    now = now or datetime.now(UTC)
+    async with tenant_scope(tenant_id):
+        row = await load(appointment_id)
+        if row is None or row.repair_order_id is not None:
+            return row
+        if row.status == "booked":
+            row = await _transition(row, "arrived", now)
+        elif row.status not in ("arrived", "in_service"):
+            raise StateError("status", f"a {row.status} appointment cannot become a repair order")
+        ro_type = "rework" if row.rework else ("repair" if row.intake.get("problem") else
+                                                "maintenance")
+        repair_order_id = await ports.open_repair_order(
+            tenant_id, vehicle_id=row.vehicle_id, customer_id=row.customer_id,
+            advisor_staff_id=row.advisor_staff_id, opened_at=now, mileage_km=mileage_km,
+            ro_type=ro_type, intake=repair_order_intake(row), appointment_id=row.id)
+        await Appointment.update_in_tenant({Appointment.repair_order_id: repair_order_id}).where(
+            Appointment.id == row.id)
+        row.repair_order_id = repair_order_id
+        return row

@@ -1,0 +1,155 @@
+"""Reminder due rows (72 h and 24 h before), claimed by the scheduler and handed to the
+channels component, which picks the customer's preferred channel; CS tasks from replies."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dealerhub.platform import db
+from dealerhub.platform.appointments import _ports as ports
+from dealerhub.platform.appointments._links import manage_path
+from dealerhub.platform.appointments.tables import Appointment, Reminder, ServiceJob, Task
+from dealerhub.platform.tables import Dealer
+from dealerhub.platform.tenancy import tenant_scope
+
+log = logging.getLogger(__name__)
+REMINDERS = (("72h", timedelta(hours=72)), ("24h", timedelta(hours=24)))
+CLAIM_BATCH = 200
+RESCHEDULE_WORDS = re.compile(r"改期|改约|改时间|换个时间|换时间|reschedul|another time|change.*time",
+                              re.IGNORECASE)
+RESCHEDULE_DIGIT = "2"
+
+TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
+    f"appointment.reminder_{kind}": {
+        "zh-CN": (f"保养预约提醒（{label_zh}）",
+                  "您在{dealer_name}的预约时间为{starts_at_local}，项目：{jobs}。"
+                  "一键确认：{confirm_url} ；需要改期：{reschedule_url}"),
+        "en": (f"Service appointment reminder ({label_en})",
+               "Your appointment at {dealer_name} is on {starts_at_local} for {jobs}. "
+               "Confirm with one tap: {confirm_url} · Reschedule: {reschedule_url}"),
+    }
+    for kind, label_zh, label_en in (("72h", "提前3天", "in 3 days"), ("24h", "明天", "tomorrow"))
+}
+
+
+def reminder_rows(appointment_id: uuid.UUID, starts_at: datetime, now: datetime) -> list[Reminder]:
+    """The reminders still ahead of `now`; one already past is not sent late."""
+    return [Reminder(appointment_id=appointment_id, kind=kind, due_at=starts_at - before)
+            for kind, before in REMINDERS if starts_at - before > now]
+
+
+async def schedule_reminders(appointment_id: uuid.UUID, starts_at: datetime,
+                             now: datetime) -> None:
+    """Replace the appointment's pending reminders (inside the caller's scope)."""
+    await cancel_reminders(appointment_id)
+    rows = reminder_rows(appointment_id, starts_at, now)
+    if rows:
+        await Reminder.insert_in_tenant(*rows)
+
+
+async def cancel_reminders(appointment_id: uuid.UUID) -> None:
+    await Reminder.update_in_tenant({Reminder.status: "cancelled"}).where(
+        (Reminder.appointment_id == appointment_id) & (Reminder.status == "pending"))
+
+
+async def _message_context(appointment: dict[str, Any], dealer: dict[str, Any]) -> dict[str, Any]:
+    from zoneinfo import ZoneInfo
+
+    jobs = await ServiceJob.select_in_tenant(ServiceJob.code, ServiceJob.name_zh,
+                                             ServiceJob.name_en).where(
+        ServiceJob.code.is_in(list(appointment["job_codes"]) or [""]))
+    local = appointment["starts_at"].astimezone(ZoneInfo(dealer["time_zone"]))
+    tenant_id, appointment_id = appointment["tenant_id"], appointment["id"]
+    return {
+        "appointment_id": str(appointment_id),
+        "dealer_name": dealer["name"],
+        "starts_at_local": local.strftime("%Y-%m-%d %H:%M"),
+        "jobs": "、".join(job["name_zh"] for job in jobs),
+        "jobs_en": ", ".join(job["name_en"] for job in jobs),
+        "manage_url": manage_path(tenant_id, appointment_id),
+        "confirm_url": manage_path(tenant_id, appointment_id, "confirm"),
+        "reschedule_url": manage_path(tenant_id, appointment_id, "reschedule"),
+    }
+
+
+async def claim_due_for_dealer(dealer: dict[str, Any], now: datetime) -> int:
+    """Send this dealer's due reminders; rows are locked (SKIP LOCKED) so that two
+    schedulers never send one twice, and the channels' idempotency key covers a retry."""
+    sent = 0
+    async with tenant_scope(dealer["id"]):
+        query = Reminder.select_in_tenant(Reminder.id, Reminder.kind,
+                                          Reminder.appointment_id).where(
+            (Reminder.status == "pending") & (Reminder.due_at <= now)
+        ).order_by(Reminder.due_at).limit(CLAIM_BATCH)
+        if db.is_postgres():
+            query = query.lock_rows("UPDATE", skip_locked=True, of=(Reminder,))
+        for reminder in await query:
+            appointment = await Appointment.select_in_tenant().where(
+                Appointment.id == reminder["appointment_id"]).output(load_json=True).first()
+            if appointment is None or appointment["status"] != "booked":
+                await Reminder.update_in_tenant({Reminder.status: "skipped"}).where(
+                    Reminder.id == reminder["id"])
+                continue
+            reference = await ports.enqueue_message(
+                dealer["id"], appointment["customer_id"], f"appointment.reminder_{reminder['kind']}",
+                await _message_context(appointment, dealer), appointment["id"],
+                idempotency_key=f"appointment-reminder:{reminder['id']}",
+            )
+            await Reminder.update_in_tenant({Reminder.status: "sent", Reminder.sent_at: now,
+                                             Reminder.message_ref: reference[:100]}).where(
+                Reminder.id == reminder["id"])
+            sent += 1
+    return sent
+
+
+async def claim_due_reminders(now: datetime | None = None) -> int:
+    """One pass over every active dealer; one dealer's failure does not stop the others."""
+    now = now or datetime.now(UTC)
+    dealers = await Dealer.select(Dealer.id, Dealer.name, Dealer.time_zone).where(
+        Dealer.status == "active")
+    sent = 0
+    for dealer in dealers:
+        try:
+            sent += await claim_due_for_dealer(dealer, now)
+        except Exception:
+            log.exception("appointment reminders for dealer %s failed", dealer["id"])
+    return sent
+
+
+def asks_to_reschedule(text: str) -> bool:
+    return text.strip() == RESCHEDULE_DIGIT or bool(RESCHEDULE_WORDS.search(text))
+
+
+async def open_reschedule_task(appointment_id: uuid.UUID, note: str,
+                               source_event_id: uuid.UUID | None) -> Task | None:
+    """A task for the CS agent, inside the caller's tenant scope; once per source event."""
+    appointment = await Appointment.get_in_tenant(appointment_id)
+    if appointment is None:
+        return None
+    if source_event_id is not None and await Task.count_in_tenant().where(
+            Task.source_event_id == source_event_id):
+        return None
+    (task,) = await Task.insert_in_tenant(Task(
+        appointment_id=appointment.id, customer_id=appointment.customer_id,
+        kind="reschedule_request", note=note[:1000], source_event_id=source_event_id))
+    return task
+
+
+async def open_tasks(tenant_id: uuid.UUID) -> list[Task]:
+    async with tenant_scope(tenant_id, write=False):
+        return await Task.objects_in_tenant().where(Task.status == "open").order_by(
+            Task.created_at)
+
+
+async def close_task(tenant_id: uuid.UUID, task_id: uuid.UUID) -> Task | None:
+    async with tenant_scope(tenant_id):
+        task = await Task.get_in_tenant(task_id)
+        if task is not None and task.status == "open":
+            task.status, task.done_at = "done", datetime.now(UTC)
+            await Task.update_in_tenant({Task.status: "done", Task.done_at: task.done_at}).where(
+                Task.id == task.id)
+        return task
