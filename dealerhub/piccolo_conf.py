@@ -21,5 +21,8 @@ DB = make_engine(
 APP_REGISTRY = AppRegistry(
     apps=[
         "dealerhub.platform.piccolo_app",
+        "dealerhub.tenants.piccolo_app",
+        "dealerhub.channels.piccolo_app",
+        "dealerhub.platform.appointments.piccolo_app",
     ]
 )

@@ -23,8 +23,8 @@ from dealerhub.platform.appointments import _ports as ports
 from dealerhub.platform.appointments._availability import (
     Assignment,
     NotFoundError,
-    aware,
     assign,
+    aware,
     busy_span,
     choose_advisor,
     customer_context,
@@ -290,8 +290,8 @@ async def confirm(tenant_id: uuid.UUID, appointment_id: uuid.UUID,
 async def _transition(row: Appointment, status: str, now: datetime) -> Appointment:
     if status not in NEXT_STATUS.get(row.status, set()):
         raise StateError("status", f"cannot go from {row.status} to {status}")
-    await Appointment.update_in_tenant({Appointment.status: status, STATUS_TIME[status]: now}).where(
-        Appointment.id == row.id)
+    await Appointment.update_in_tenant(
+        {Appointment.status: status, STATUS_TIME[status]: now}).where(Appointment.id == row.id)
     if status == "no_show":
         await _release(row.id)
     if status in ("arrived", "no_show"):

@@ -181,7 +181,8 @@ async def capacity(tenant_id: uuid.UUID) -> Capacity:
         return await load_capacity(tenant_id)
 
 
-def _check_hours(field_name: str, hours: dict[str, list[str] | None]) -> dict[str, list[str] | None]:
+def _check_hours(field_name: str,
+                 hours: dict[str, list[str] | None]) -> dict[str, list[str] | None]:
     unknown = set(hours) - set(WEEKDAYS)
     if unknown:
         raise CapacityError(field_name, f"weekdays are 0 (Monday) to 6, not {sorted(unknown)}")

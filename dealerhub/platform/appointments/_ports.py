@@ -123,7 +123,8 @@ def register_templates(templates: dict[str, dict[str, tuple[str, str]]]) -> None
 
     for key, texts in templates.items():
         channels.register_template(key, "service", {
-            locale: channels.TemplateText(subject, body) for locale, (subject, body) in texts.items()
+            locale: channels.TemplateText(subject, body)
+            for locale, (subject, body) in texts.items()
         })
 
 

@@ -19,8 +19,8 @@ from dealerhub.platform.tenancy import tenant_scope
 log = logging.getLogger(__name__)
 REMINDERS = (("72h", timedelta(hours=72)), ("24h", timedelta(hours=24)))
 CLAIM_BATCH = 200
-RESCHEDULE_WORDS = re.compile(r"改期|改约|改时间|换个时间|换时间|reschedul|another time|change.*time",
-                              re.IGNORECASE)
+RESCHEDULE_WORDS = re.compile(
+    r"改期|改约|改时间|换个时间|换时间|reschedul|another time|change.*time", re.IGNORECASE)
 RESCHEDULE_DIGIT = "2"
 
 TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
@@ -95,7 +95,8 @@ async def claim_due_for_dealer(dealer: dict[str, Any], now: datetime) -> int:
                     Reminder.id == reminder["id"])
                 continue
             reference = await ports.enqueue_message(
-                dealer["id"], appointment["customer_id"], f"appointment.reminder_{reminder['kind']}",
+                dealer["id"], appointment["customer_id"],
+                f"appointment.reminder_{reminder['kind']}",
                 await _message_context(appointment, dealer), appointment["id"],
                 idempotency_key=f"appointment-reminder:{reminder['id']}",
             )

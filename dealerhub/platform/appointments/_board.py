@@ -1,0 +1,149 @@
+"""The service department's day board, the calendar export, the customer timeline entry and
+the first-maintenance proposal at vehicle sale."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from icalendar import Calendar, Event
+
+from dealerhub.platform.appointments import _ports as ports
+from dealerhub.platform.appointments._availability import Availability, find_slots
+from dealerhub.platform.appointments._capacity import Capacity, load_capacity
+from dealerhub.platform.appointments.schemas import AvailabilityQuery
+from dealerhub.platform.appointments.tables import Appointment, Task
+from dealerhub.platform.tables import Dealer
+from dealerhub.platform.tenancy import tenant_scope
+
+BOARD_STATUSES = ("booked", "arrived", "in_service", "ready", "delivered", "no_show")
+FIRST_MAINTENANCE_JOB = "FIRST_MAINT"
+FIRST_MAINTENANCE_AFTER = timedelta(days=91)  # three months after sale (DOMAIN.md)
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    appointment: Appointment
+    starts_local: datetime
+    unconfirmed: bool
+    technician: str
+    bay: str
+    open_tasks: int
+
+
+@dataclass(frozen=True)
+class BoardGroup:
+    advisor_staff_id: uuid.UUID | None
+    advisor: str
+    rows: list[BoardRow]
+
+
+@dataclass(frozen=True)
+class DayBoard:
+    day: date
+    zone: str
+    groups: list[BoardGroup]
+    counts: dict[str, int]
+
+
+def local_day_bounds(cap: Capacity, day: date) -> tuple[datetime, datetime]:
+    return cap.day_bounds(datetime.combine(day, time(12), tzinfo=cap.zone))
+
+
+async def day_board(tenant_id: uuid.UUID, day: date | None = None) -> DayBoard:
+    """A local day's arrivals grouped by advisor; booked and unconfirmed ones flagged."""
+    advisors = {advisor.id: advisor.name for advisor in await ports.advisors(tenant_id)}
+    async with tenant_scope(tenant_id, write=False):
+        cap = await load_capacity(tenant_id)
+        day = day or cap.local(datetime.now(UTC)).date()
+        start, end = local_day_bounds(cap, day)
+        rows = await Appointment.objects_in_tenant().where(
+            (Appointment.starts_at >= start) & (Appointment.starts_at < end)
+            & (Appointment.status != "cancelled")).order_by(Appointment.starts_at).output(
+            load_json=True)
+        tasks = await Task.select_in_tenant(Task.appointment_id).where(Task.status == "open")
+    task_count: dict[uuid.UUID, int] = {}
+    for task in tasks:
+        task_count[task["appointment_id"]] = task_count.get(task["appointment_id"], 0) + 1
+    groups: dict[uuid.UUID | None, list[BoardRow]] = {}
+    counts = dict.fromkeys(BOARD_STATUSES, 0) | {"unconfirmed": 0}
+    for row in rows:
+        unconfirmed = row.status == "booked" and row.confirmed_at is None
+        counts[row.status] = counts.get(row.status, 0) + 1
+        counts["unconfirmed"] += unconfirmed
+        groups.setdefault(row.advisor_staff_id, []).append(BoardRow(
+            row, cap.local(row.starts_at), unconfirmed,
+            cap.resource_names.get(row.technician_id, ""),
+            cap.resource_names.get(row.bay_id, "") if row.bay_id else "",
+            task_count.get(row.id, 0)))
+    ordered = sorted(groups.items(), key=lambda item: advisors.get(item[0], "~") if item[0]
+                     else "~~")
+    return DayBoard(day, cap.zone.key, [
+        BoardGroup(advisor_id, advisors.get(advisor_id, "") if advisor_id else "", items)
+        for advisor_id, items in ordered], counts)
+
+
+async def list_appointments(tenant_id: uuid.UUID, start: datetime,
+                            end: datetime) -> list[Appointment]:
+    async with tenant_scope(tenant_id, write=False):
+        return await Appointment.objects_in_tenant().where(
+            (Appointment.starts_at >= start) & (Appointment.starts_at < end)).order_by(
+            Appointment.starts_at).output(load_json=True)
+
+
+async def calendar_ics(tenant_id: uuid.UUID, start: datetime, end: datetime) -> bytes:
+    """The dealer's appointments as iCalendar (RFC 5545), times in UTC; job codes only,
+    no personal data, so the feed can sit in a shared calendar."""
+    dealer = await Dealer.select(Dealer.code, Dealer.name).where(Dealer.id == tenant_id).first()
+    calendar = Calendar()
+    calendar.add("prodid", "-//dealerhub//appointments//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", f"{dealer['name'] if dealer else ''} appointments")
+    for row in await list_appointments(tenant_id, start, end):
+        event = Event()
+        event.add("uid", f"{row.id}@dealerhub")
+        event.add("dtstamp", row.booked_at.astimezone(UTC))
+        event.add("dtstart", row.starts_at.astimezone(UTC))
+        event.add("dtend", row.ends_at.astimezone(UTC))
+        event.add("summary", f"{' + '.join(row.job_codes)} ({row.status})")
+        event.add("status", "CANCELLED" if row.status == "cancelled" else "CONFIRMED")
+        event.add("categories", ["rework"] if row.rework else ["service"])
+        event.add("sequence", row.reschedule_count)
+        calendar.add_component(event)
+    return calendar.to_ical()
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: datetime
+    kind: str
+    title: str
+    detail: str
+    ref: str
+
+
+async def timeline_entries(tenant_id: uuid.UUID, customer_id: uuid.UUID,
+                           limit: int) -> list[TimelineItem]:
+    async with tenant_scope(tenant_id, write=False):
+        rows = await Appointment.select_in_tenant(
+            Appointment.id, Appointment.starts_at, Appointment.status, Appointment.job_codes,
+        ).where(Appointment.customer_id == customer_id).order_by(
+            Appointment.starts_at, ascending=False).limit(limit).output(load_json=True)
+    return [TimelineItem(row["starts_at"], "appointment", f"Appointment ({row['status']})",
+                         " + ".join(row["job_codes"]), f"/appointments/{row['id']}")
+            for row in rows]
+
+
+async def propose_first_maintenance(tenant_id: uuid.UUID, vehicle_id: uuid.UUID,
+                                    sold_on: date | None = None,
+                                    now: datetime | None = None) -> Availability:
+    """At sale: slots around three months after the purchase date for the first service."""
+    vehicle = await ports.vehicle(tenant_id, vehicle_id)
+    sold = sold_on or (vehicle.purchase_date if vehicle and vehicle.purchase_date else None) \
+        or datetime.now(UTC).date()
+    preferred = datetime.combine(sold + FIRST_MAINTENANCE_AFTER, time(9, 0))
+    return await find_slots(tenant_id, AvailabilityQuery(
+        vehicle_id=vehicle_id, preferred_at=preferred, job_codes=[FIRST_MAINTENANCE_JOB],
+        limit=10), now=now)
+
