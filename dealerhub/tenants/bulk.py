@@ -1,0 +1,97 @@
+"""Set-based writes: many rows in one statement, on PostgreSQL and SQLite alike.
+
+Rows travel as one JSON parameter, unpacked by `jsonb_to_recordset` (PostgreSQL) or
+`json_each` (SQLite), so a batch of thousands of rows is one round trip. Every statement
+is filtered by the current tenant, and RLS filters it again on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from dealerhub.platform import db
+from dealerhub.platform.tenancy import require_tenant
+
+CHUNK = 500
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _json_value(value: Any, postgres: bool) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.isoformat() if postgres else str(value.astimezone(UTC))
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value) if postgres else float(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, list | dict):
+        return value if postgres else json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def rows_json(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    postgres = db.is_postgres()
+    return json.dumps([{c: _json_value(row.get(c), postgres) for c in columns} for row in rows],
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def rows_source(types: dict[str, str]) -> str:
+    """A FROM item named `x` with one column per key of `types` (PostgreSQL type names)."""
+    if db.is_postgres():
+        columns = ", ".join(f"{name} {kind}" for name, kind in types.items())
+        return f"jsonb_to_recordset({{}}::jsonb) as x({columns})"
+    columns = ", ".join(f"json_extract(value, '$.{name}') as {name}" for name in types)
+    return f"(select {columns} from json_each({{}})) as x"
+
+
+async def bulk_update(table: str, rows: Sequence[dict[str, Any]], types: dict[str, str]) -> None:
+    """`update table set … where id = row.id` for every row (`types` must include `id`)."""
+    columns = [c for c in types if c != "id"]
+    tenant_id = require_tenant()
+    for part in chunks(rows, 2000):
+        assignments = ", ".join(f"{c} = x.{c}" for c in columns)
+        await db.fetch(
+            f"update {table} set {assignments} from {rows_source(types)} "
+            f"where {table}.tenant_id = {{}} and {table}.id = x.id",
+            rows_json(part, list(types)), tenant_id,
+        )
+
+
+async def bulk_upsert(table: str, rows: Sequence[dict[str, Any]], types: dict[str, str],
+                      conflict: str, keep_on_update: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Insert rows (each with an `id`) or update the row with the same (tenant, `conflict`)
+    key; returns `id` and `conflict` of every row written (updated rows keep their id)."""
+    tenant_id = require_tenant()
+    columns = list(types)
+    updated = [c for c in columns if c not in ("id", conflict, *keep_on_update)]
+    written: list[dict[str, Any]] = []
+    for part in chunks(rows, 2000):
+        written += await db.fetch(
+            f"insert into {table} (tenant_id, {', '.join(columns)}) "
+            f"select {{}}, {', '.join('x.' + c for c in columns)} from {rows_source(types)} "
+            f"where true on conflict (tenant_id, {conflict}) do update set "
+            + ", ".join(f"{c} = excluded.{c}" for c in updated)
+            + f" returning id, {conflict}",
+            tenant_id, rows_json(part, columns),
+        )
+    return written
+
+
+def loaded(value: Any, default: Any) -> Any:
+    """A JSON column's value: Piccolo returns JSON columns as text unless asked otherwise."""
+    if value is None:
+        return default
+    return json.loads(value) if isinstance(value, str | bytes) else value

@@ -1,0 +1,312 @@
+"""Customers: the file, search, consent, the dedicated team and the contact profile other
+components use to reach a customer."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import msgspec
+
+from dealerhub.platform.tenancy import tenant_scope
+from dealerhub.tenants.customers.facts import TEAM_SLOTS, assign_teams, refresh_customer_facts
+from dealerhub.tenants.customers.schemas import (
+    CATEGORIES,
+    CUSTOMER_TYPES,
+    GENDERS,
+    ContactProfile,
+    CustomerCreate,
+    CustomerUpdate,
+    TeamUpdate,
+)
+from dealerhub.tenants.customers.tables import Customer, CustomerConsent
+from dealerhub.tenants.fields import (
+    CHANNELS,
+    LOCALES,
+    PURPOSES,
+    Cleaner,
+    FieldError,
+    InvalidInput,
+    normalise_phone,
+    normalise_plate,
+)
+from dealerhub.tenants.staff.tables import Staff
+from dealerhub.tenants.vehicles.tables import Vehicle
+
+SORTS = {"name": Customer.name, "last_visit": Customer.last_visit_at,
+         "created": Customer.created_at, "spend": Customer.spend_12m}
+SEARCH_LIMIT = 200
+
+
+def reversed_phone(phone_e164: str | None) -> str | None:
+    return phone_e164[::-1] if phone_e164 else None
+
+
+def clean_customer(raw: Mapping[str, Any], *, partial: bool = False,
+                   today: date | None = None) -> dict[str, Any]:
+    """Validated column values from raw input (form, API or DMS row); `partial` keeps only
+    the fields present in `raw`. Raises InvalidInput naming every bad field."""
+    clean = Cleaner(raw, today)
+    values: dict[str, Any] = {
+        "name": clean.text("name", required=not partial or clean.present("name")),
+        "external_id": clean.text("external_id", max_length=64),
+        "phone_e164": clean.phone("phone"),
+        "email": clean.email("email"),
+        "wechat_id": clean.text("wechat_id", max_length=64),
+        "gender": clean.choice("gender", GENDERS),
+        "birth_date": clean.date("birth_date", not_future=True),
+        "city": clean.text("city", max_length=64),
+        "district": clean.text("district", max_length=64),
+        "occupation": clean.text("occupation", max_length=64),
+        "preferred_channel": clean.choice("preferred_channel", CHANNELS),
+        "customer_type": clean.choice("customer_type", CUSTOMER_TYPES),
+        "category": clean.choice("category", CATEGORIES, default="potential"),
+        "locale": clean.choice("locale", LOCALES, default="zh-CN"),
+    }
+    referrer = raw.get("referred_by_customer_id")
+    if referrer not in (None, ""):
+        try:
+            values["referred_by_customer_id"] = uuid.UUID(str(referrer))
+        except ValueError:
+            clean.fail("referred_by_customer_id", "is not a customer id")
+    else:
+        values["referred_by_customer_id"] = None
+    clean.done()
+    values["phone_reversed"] = reversed_phone(values["phone_e164"])
+    if partial:
+        given = {"phone_e164" if k == "phone" else k for k in raw}
+        if "phone_e164" in given:
+            given.add("phone_reversed")
+        return {k: v for k, v in values.items() if k in given}
+    return values
+
+
+async def _check_references(values: dict[str, Any], customer_id: uuid.UUID | None) -> None:
+    errors = []
+    if values.get("external_id") is not None:
+        query = Customer.count_in_tenant().where(Customer.external_id == values["external_id"])
+        if customer_id is not None:
+            query = query.where(Customer.id != customer_id)
+        if await query:
+            errors.append(FieldError("external_id", "is already used by another customer"))
+    referrer = values.get("referred_by_customer_id")
+    if referrer is not None and (referrer == customer_id
+                                 or not await Customer.count_in_tenant().where(
+                                     Customer.id == referrer)):
+        errors.append(FieldError("referred_by_customer_id", "no such customer"))
+    if errors:
+        raise InvalidInput(errors)
+
+
+async def after_customer_write(customer_ids: list[uuid.UUID]) -> None:
+    """Keep derived facts current: the customers, and whoever referred them."""
+    referrers = [row["referred_by_customer_id"] for row in await Customer.select_in_tenant(
+        Customer.referred_by_customer_id).where(Customer.id.is_in(customer_ids),
+                                                 Customer.referred_by_customer_id.is_not_null())]
+    await refresh_customer_facts([*customer_ids, *referrers])
+    await assign_teams(customer_ids)
+
+
+async def create_customer(tenant_id: uuid.UUID, data: CustomerCreate) -> Customer:
+    values = clean_customer(msgspec.structs.asdict(data))
+    async with tenant_scope(tenant_id):
+        await _check_references(values, None)
+        (row,) = await Customer.insert_in_tenant(Customer(**values))
+        await after_customer_write([row.id])
+        return await Customer.get_in_tenant(row.id)  # type: ignore[return-value]
+
+
+async def update_customer(tenant_id: uuid.UUID, customer_id: uuid.UUID,
+                          data: CustomerUpdate | Mapping[str, Any]) -> Customer | None:
+    raw = data if isinstance(data, Mapping) else {
+        k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+    values = clean_customer(raw, partial=True)
+    async with tenant_scope(tenant_id):
+        current = await Customer.get_in_tenant(customer_id)
+        if current is None or current.erased_at is not None:
+            return None
+        await _check_references(values, customer_id)
+        old_referrer = current.referred_by_customer_id
+        values["updated_at"] = datetime.now(UTC)
+        await Customer.update_in_tenant({getattr(Customer, k): v for k, v in values.items()}) \
+            .where(Customer.id == customer_id)
+        await after_customer_write([customer_id, *([old_referrer] if old_referrer else [])])
+        return await Customer.get_in_tenant(customer_id)
+
+
+async def get_customer(tenant_id: uuid.UUID, customer_id: uuid.UUID) -> Customer | None:
+    async with tenant_scope(tenant_id, write=False):
+        return await Customer.get_in_tenant(customer_id)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    customers: list[dict[str, Any]]
+    plates: dict[uuid.UUID, list[str]]
+    total: int
+
+
+def _search_condition(q: str) -> Any:
+    """Name prefix, phone suffix, plate prefix or VIN prefix, chosen from the query's shape."""
+    digits = "".join(ch for ch in q if ch.isdigit())
+    conditions = [Customer.name.like(f"{q}%")]
+    if digits and len(digits) >= 3 and len(digits) >= len(q.replace(" ", "").replace("+", "")):
+        conditions = [Customer.phone_reversed.like(f"{digits[::-1]}%")]
+    else:
+        plate = normalise_plate(q)
+        vehicle_ids = Vehicle.select_in_tenant(Vehicle.customer_id)
+        if len(plate) >= 2:
+            conditions.append(Customer.id.is_in(vehicle_ids.where(Vehicle.plate.like(f"{plate}%"))))
+        if len(plate) >= 4 and plate.isascii() and plate.isalnum():
+            conditions.append(Customer.id.is_in(
+                Vehicle.select_in_tenant(Vehicle.customer_id).where(Vehicle.vin.like(f"{plate}%"))))
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined = combined | condition
+    return combined
+
+
+async def search_customers(tenant_id: uuid.UUID, q: str = "", *, page: int = 1,
+                           per_page: int = 25, sort: str = "name",
+                           descending: bool = False) -> SearchResult:
+    """One page of the dealer's customers matching `q` (name prefix, phone suffix, plate or
+    VIN prefix), with their plates."""
+    q = q.strip()
+    page, per_page = max(page, 1), min(max(per_page, 1), 100)
+    order = SORTS.get(sort, Customer.name)
+    async with tenant_scope(tenant_id, write=False):
+        query = Customer.select_in_tenant(
+            Customer.id, Customer.name, Customer.phone_e164, Customer.category,
+            Customer.after_sales_loyal, Customer.last_visit_at, Customer.erased_at,
+        )
+        count = Customer.count_in_tenant()
+        if q:
+            condition = _search_condition(q)
+            query, count = query.where(condition), count.where(condition)
+        rows = await query.order_by(order, ascending=not descending).order_by(Customer.id) \
+            .limit(per_page).offset((page - 1) * per_page)
+        total = await count
+        plates: dict[uuid.UUID, list[str]] = {}
+        if rows:
+            for vehicle in await Vehicle.select_in_tenant(Vehicle.customer_id, Vehicle.plate) \
+                    .where(Vehicle.customer_id.is_in([r["id"] for r in rows])):
+                if vehicle["plate"]:
+                    plates.setdefault(vehicle["customer_id"], []).append(vehicle["plate"])
+    return SearchResult(rows, plates, total)
+
+
+async def set_team(tenant_id: uuid.UUID, customer_id: uuid.UUID,
+                   data: TeamUpdate) -> Customer | None:
+    """The dealer admin's choice of team; it is kept from then on (no automatic reassignment)."""
+    chosen = {column: getattr(data, column) for column in TEAM_SLOTS}
+    async with tenant_scope(tenant_id):
+        current = await Customer.get_in_tenant(customer_id)
+        if current is None or current.erased_at is not None:
+            return None
+        errors = []
+        for column, kind in TEAM_SLOTS.items():
+            staff_id = chosen[column]
+            if staff_id is None:
+                continue
+            staff = await Staff.get_in_tenant(staff_id)
+            if staff is None or staff.kind != kind or not staff.active:
+                errors.append(FieldError(column, f"is not an active {kind.replace('_', ' ')}"))
+        if errors:
+            raise InvalidInput(errors)
+        await Customer.update_in_tenant({
+            **{getattr(Customer, c): v for c, v in chosen.items()},
+            Customer.team_set_by_admin: True,
+        }).where(Customer.id == customer_id)
+        return await Customer.get_in_tenant(customer_id)
+
+
+# --- contact profile and consent (the contract other components call) -------------------
+
+
+async def contact_profile(tenant_id: uuid.UUID, customer_id: uuid.UUID) -> ContactProfile | None:
+    async with tenant_scope(tenant_id, write=False):
+        row = await Customer.get_in_tenant(customer_id)
+        if row is None:
+            return None
+        consents: dict[str, dict[str, bool]] = {}
+        for consent in await CustomerConsent.select_in_tenant(
+            CustomerConsent.purpose, CustomerConsent.channel, CustomerConsent.granted,
+        ).where(CustomerConsent.customer_id == customer_id):
+            consents.setdefault(consent["purpose"], {})[consent["channel"]] = consent["granted"]
+    return ContactProfile(
+        customer_id=row.id, name=row.name, phone_e164=row.phone_e164, email=row.email,
+        wechat_id=row.wechat_id, preferred_channel=row.preferred_channel,
+        customer_type=row.customer_type, locale=row.locale or "zh-CN", consents=consents,
+        erased=row.erased_at is not None,
+    )
+
+
+def _check_consent_args(purpose: str, channel: str | None) -> None:
+    errors = []
+    if purpose not in PURPOSES:
+        errors.append(FieldError("purpose", f"must be one of {', '.join(PURPOSES)}"))
+    if channel is not None and channel not in CHANNELS:
+        errors.append(FieldError("channel", f"must be one of {', '.join(CHANNELS)}"))
+    if errors:
+        raise InvalidInput(errors)
+
+
+async def _set_consents(customer_id: uuid.UUID, purpose: str, channels: tuple[str, ...],
+                        granted: bool, source: str) -> None:
+    now = datetime.now(UTC)
+    existing = {row["channel"]: row["id"] for row in await CustomerConsent.select_in_tenant(
+        CustomerConsent.id, CustomerConsent.channel,
+    ).where(CustomerConsent.customer_id == customer_id, CustomerConsent.purpose == purpose)}
+    changed = [existing[c] for c in channels if c in existing]
+    if changed:
+        await CustomerConsent.update_in_tenant({
+            CustomerConsent.granted: granted, CustomerConsent.changed_at: now,
+            CustomerConsent.source: source[:64],
+        }).where(CustomerConsent.id.is_in(changed))
+    await CustomerConsent.insert_in_tenant(*[
+        CustomerConsent(customer_id=customer_id, purpose=purpose, channel=channel,
+                        granted=granted, changed_at=now, source=source[:64])
+        for channel in channels if channel not in existing])
+
+
+async def record_consent(tenant_id: uuid.UUID, customer_id: uuid.UUID, purpose: str,
+                         channel: str, granted: bool, source: str) -> None:
+    """Grant or withdraw one purpose on one channel, remembering when and how."""
+    _check_consent_args(purpose, channel)
+    async with tenant_scope(tenant_id):
+        if not await Customer.count_in_tenant().where(Customer.id == customer_id,
+                                                      Customer.erased_at.is_null()):
+            raise InvalidInput([FieldError("customer_id", "no such customer")])
+        await _set_consents(customer_id, purpose, (channel,), granted, source)
+
+
+async def withdraw_consent(tenant_id: uuid.UUID, customer_id: uuid.UUID, purpose: str,
+                           source: str) -> None:
+    """An opt-out on one channel withdraws the purpose on every channel."""
+    _check_consent_args(purpose, None)
+    async with tenant_scope(tenant_id):
+        if not await Customer.count_in_tenant().where(Customer.id == customer_id):
+            raise InvalidInput([FieldError("customer_id", "no such customer")])
+        await _set_consents(customer_id, purpose, CHANNELS, False, source)
+
+
+async def list_consents(tenant_id: uuid.UUID, customer_id: uuid.UUID) -> list[CustomerConsent]:
+    async with tenant_scope(tenant_id, write=False):
+        return await CustomerConsent.objects_in_tenant().where(
+            CustomerConsent.customer_id == customer_id,
+        ).order_by(CustomerConsent.purpose).order_by(CustomerConsent.channel)
+
+
+async def find_customer_ids_by_phone(tenant_id: uuid.UUID, phone_e164: str) -> list[uuid.UUID]:
+    """Customers with this number (an inbound SMS or call); an unparseable number finds none."""
+    try:
+        phone = normalise_phone(phone_e164)
+    except ValueError:
+        return []
+    async with tenant_scope(tenant_id, write=False):
+        rows = await Customer.select_in_tenant(Customer.id).where(
+            Customer.phone_e164 == phone, Customer.erased_at.is_null())
+    return [row["id"] for row in rows]

@@ -1,0 +1,142 @@
+"""Derived vehicle facts (DOMAIN.md "Reminders and retention", "Customers"), recomputed
+set-based for a batch of vehicles on every write and import.
+
+- readings: a reading lower than an earlier one is refused on entry; in stored history such
+  a reading is ignored (only readings at or above every earlier reading count)
+- daily km: km driven per day over the last year of valid readings (from the purchase date
+  at 0 km when there is only one reading)
+- long trip: the latest interval's daily km is at least twice the rate before it, and at
+  least 80 km a day
+- next maintenance: whichever comes first of the model's km interval (projected with the
+  daily km) and its time interval, counted from the last maintenance visit (or the sale)
+- warranty: end date and km default from the model (years, km) when the DMS gives none
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from dealerhub.tenants.bulk import bulk_update, chunks
+from dealerhub.tenants.months import add_months
+from dealerhub.tenants.repair_orders.tables import RepairOrder
+from dealerhub.tenants.vehicles.tables import OdometerReading, Vehicle, VehicleModel
+
+DAILY_KM_WINDOW_DAYS = 365
+LONG_TRIP_FACTOR = 2.0
+LONG_TRIP_MIN_DAILY_KM = 80.0
+DEFAULT_INTERVAL = (10_000, 12)  # km, months, for a model the OEM has not configured
+INSURANCE_RENEWAL_WINDOW_DAYS = 60
+FACT_TYPES = {"id": "uuid", "last_odometer_km": "int", "last_odometer_on": "date",
+              "daily_km": "float8", "long_trip": "boolean", "next_maintenance_date": "date",
+              "warranty_end": "date", "warranty_end_km": "int"}
+
+
+@dataclass(frozen=True)
+class Reading:
+    on: date
+    km: int
+
+
+def valid_readings(readings: Sequence[Reading]) -> list[Reading]:
+    """Readings in date order, dropping any lower than an earlier one."""
+    valid: list[Reading] = []
+    for reading in sorted(readings, key=lambda r: (r.on, r.km)):
+        if valid and reading.km < valid[-1].km:
+            continue
+        if valid and reading.on == valid[-1].on:
+            valid[-1] = reading
+        else:
+            valid.append(reading)
+    return valid
+
+
+def _rate(first: Reading, last: Reading) -> float | None:
+    days = (last.on - first.on).days
+    return (last.km - first.km) / days if days > 0 else None
+
+
+def daily_km(valid: Sequence[Reading], purchase_date: date | None) -> float | None:
+    if not valid:
+        return None
+    last = valid[-1]
+    since = last.on - timedelta(days=DAILY_KM_WINDOW_DAYS)
+    window = [r for r in valid if r.on >= since]
+    start = window[0] if len(window) > 1 else (valid[-2] if len(valid) > 1 else None)
+    if start is None and purchase_date is not None:
+        start = Reading(purchase_date, 0)
+    rate = _rate(start, last) if start else None
+    return round(rate, 1) if rate is not None else None
+
+
+def long_trip(valid: Sequence[Reading]) -> bool:
+    if len(valid) < 3:
+        return False
+    latest = _rate(valid[-2], valid[-1])
+    before = _rate(valid[0], valid[-2])
+    if latest is None or before is None:
+        return False
+    return latest >= LONG_TRIP_MIN_DAILY_KM and latest >= LONG_TRIP_FACTOR * max(before, 1.0)
+
+
+def next_maintenance(*, interval_km: int, interval_months: int, last_service_on: date | None,
+                     last_service_km: int, last_reading: Reading | None,
+                     rate: float | None) -> date | None:
+    if last_service_on is None:
+        return None
+    due = add_months(last_service_on, interval_months)
+    if rate and rate > 0 and last_reading is not None:
+        remaining = last_service_km + interval_km - last_reading.km
+        due = min(due, last_reading.on + timedelta(days=math.ceil(remaining / rate)))
+    return due
+
+
+async def refresh_vehicle_facts(vehicle_ids: Sequence[uuid.UUID]) -> None:
+    """Recompute the derived facts of these vehicles (inside their tenant's scope)."""
+    models = {m["code"]: m for m in await VehicleModel.select()}
+    for part in chunks(list(dict.fromkeys(vehicle_ids)), 1000):
+        await _refresh_part(list(part), models)
+
+
+async def _refresh_part(ids: list[uuid.UUID], models: dict[str, dict]) -> None:
+    readings: dict[uuid.UUID, list[Reading]] = {}
+    for row in await OdometerReading.select_in_tenant(
+        OdometerReading.vehicle_id, OdometerReading.read_on, OdometerReading.km,
+    ).where(OdometerReading.vehicle_id.is_in(ids)):
+        readings.setdefault(row["vehicle_id"], []).append(Reading(row["read_on"], row["km"]))
+    services: dict[uuid.UUID, tuple[date, int]] = {}
+    for row in await RepairOrder.select_in_tenant(
+        RepairOrder.vehicle_id, RepairOrder.closed_at, RepairOrder.mileage_km,
+    ).where(RepairOrder.vehicle_id.is_in(ids), RepairOrder.status == "closed",
+            RepairOrder.ro_type == "maintenance").order_by(RepairOrder.closed_at):
+        services[row["vehicle_id"]] = (row["closed_at"].date(), row["mileage_km"] or 0)
+    updates = []
+    for vehicle in await Vehicle.select_in_tenant(
+        Vehicle.id, Vehicle.model_code, Vehicle.purchase_date, Vehicle.warranty_end,
+        Vehicle.warranty_end_km,
+    ).where(Vehicle.id.is_in(ids)):
+        model = models.get(vehicle["model_code"] or "")
+        interval = (model["maintenance_km"], model["maintenance_months"]) if model \
+            else DEFAULT_INTERVAL
+        valid = valid_readings(readings.get(vehicle["id"], []))
+        rate = daily_km(valid, vehicle["purchase_date"])
+        service_on, service_km = services.get(vehicle["id"], (vehicle["purchase_date"], 0))
+        warranty_end = vehicle["warranty_end"]
+        if warranty_end is None and model and vehicle["purchase_date"]:
+            warranty_end = add_months(vehicle["purchase_date"], 12 * model["warranty_years"])
+        updates.append({
+            "id": vehicle["id"],
+            "last_odometer_km": valid[-1].km if valid else None,
+            "last_odometer_on": valid[-1].on if valid else None,
+            "daily_km": rate, "long_trip": long_trip(valid),
+            "next_maintenance_date": next_maintenance(
+                interval_km=interval[0], interval_months=interval[1], last_service_on=service_on,
+                last_service_km=service_km, last_reading=valid[-1] if valid else None, rate=rate),
+            "warranty_end": warranty_end,
+            "warranty_end_km": vehicle["warranty_end_km"]
+            or (model["warranty_km"] if model else None),
+        })
+    await bulk_update("vehicle", updates, FACT_TYPES)
