@@ -50,6 +50,10 @@ PUBLIC_PATHS = [
 LOGIN_PATHS = frozenset({"/login", "/api/v1/auth/token"})
 
 
+async def _is_login_attempt(request: Request) -> bool:
+    return request.method == "POST" and request.url.path in LOGIN_PATHS
+
+
 def route_handlers() -> list[Any]:
     """Every component's controllers; adding a component adds its list here."""
     return [ShellController, AuthApiController, ApiKeyController, HealthController]
@@ -140,8 +144,7 @@ def create_app(settings: Settings | None = None, embedded_jobs: bool | None = No
     )
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.login_attempts_per_minute),
-        check_throttle_handler=lambda request: request.url.path in LOGIN_PATHS
-        and request.method == "POST",
+        check_throttle_handler=_is_login_attempt,
     )
     auth_middleware = DefineMiddleware(AuthenticationMiddleware, exclude=PUBLIC_PATHS)
     return Litestar(

@@ -276,7 +276,7 @@ def requires_roles(*roles: str):
     """A guard admitting only the given roles."""
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         user: CurrentUser = connection.user
         if user.role not in allowed:
             raise PermissionDeniedException("your role may not do this")
@@ -287,7 +287,7 @@ def requires_roles(*roles: str):
 def requires_scope(scope: str):
     """For integration keys: the key must carry the scope. Users pass by role instead."""
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         user: CurrentUser = connection.user
         if user.via == "api_key" and scope not in user.scopes:
             raise PermissionDeniedException(f"this API key lacks the '{scope}' scope")

@@ -7,6 +7,7 @@ import json
 import sqlite3
 import uuid
 import weakref
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
@@ -107,7 +108,9 @@ def prepare_sqlite(url: str) -> None:
         connection.execute("pragma journal_mode=wal")
 
 
+@cache
 def engine() -> Engine:
+    """The process's engine (found once: Piccolo's finder re-imports the conf on each call)."""
     found = engine_finder()
     if found is None:
         raise RuntimeError("no Piccolo engine configured")

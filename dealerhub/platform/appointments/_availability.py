@@ -245,7 +245,6 @@ class CustomerContext:
     declined_work: list[dict[str, object]]
     previous_advisor: uuid.UUID | None
     advisors: list[ports.Advisor]
-    home: tuple[float, float] | None
 
 
 async def customer_context(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> CustomerContext:
@@ -258,7 +257,6 @@ async def customer_context(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> Custo
         declined_work=await ports.declined_work(tenant_id, vehicle_id),
         previous_advisor=await ports.last_advisor(tenant_id, vehicle.customer_id),
         advisors=await ports.advisors(tenant_id),
-        home=await ports.customer_coordinates(tenant_id, vehicle.customer_id),
     )
 
 
@@ -266,6 +264,12 @@ async def customer_context(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> Custo
 class Pickup:
     free: bool
     distance_km: float | None
+
+
+def pickup_point(latitude: float | None, longitude: float | None) -> tuple[float, float] | None:
+    """Where the car is picked up: the coordinates stored with the request's intake (the
+    customer base keeps no coordinates)."""
+    return None if latitude is None or longitude is None else (latitude, longitude)
 
 
 def pickup_terms(cap: Capacity, rework: bool, point: tuple[float, float] | None) -> Pickup:
@@ -336,8 +340,6 @@ async def find_slots(tenant_id: uuid.UUID, query: AvailabilityQuery,
         slots = search(cap, busy, need, start, end, query.limit)
         advisor = await choose_advisor(
             context, *cap.day_bounds(slots[0].starts_at if slots else start))
-    point = ((query.pickup_latitude, query.pickup_longitude)
-             if query.pickup_latitude is not None and query.pickup_longitude is not None
-             else context.home)
+    point = pickup_point(query.pickup_latitude, query.pickup_longitude)
     return Availability(need, query.rework, pickup_terms(cap, query.rework, point), start, end,
                         slots, advisor, context)

@@ -30,6 +30,7 @@ from dealerhub.platform.appointments._availability import (
     customer_context,
     load_busy,
     need_for,
+    pickup_point,
     pickup_terms,
 )
 from dealerhub.platform.appointments._capacity import Capacity, CapacityError, load_capacity
@@ -161,9 +162,7 @@ async def book(tenant_id: uuid.UUID, data: AppointmentCreate, *, channel: str, a
         return replay
     context = await customer_context(tenant_id, data.vehicle_id)
     intake = msgspec.to_builtins(data.intake)
-    point = ((data.intake.pickup_latitude, data.intake.pickup_longitude)
-             if data.intake.pickup_latitude is not None
-             and data.intake.pickup_longitude is not None else context.home)
+    point = pickup_point(data.intake.pickup_latitude, data.intake.pickup_longitude)
     try:
         async with tenant_scope(tenant_id):
             cap = await load_capacity(tenant_id)

@@ -74,21 +74,7 @@ async def advisors(tenant_id: uuid.UUID) -> list[Advisor]:
     from dealerhub.tenants.staff import service as staff
 
     rows = await staff.list_staff(tenant_id, kind="service_advisor")
-    return [Advisor(row.id, getattr(row, "display_name", None) or getattr(row, "name", ""))
-            for row in rows if getattr(row, "active", True)]
-
-
-async def customer_coordinates(tenant_id: uuid.UUID,
-                               customer_id: uuid.UUID) -> tuple[float, float] | None:
-    """The customer's stored home coordinates, when the customer base keeps them."""
-    from dealerhub.tenants.customers import service as customers
-
-    profile = await customers.contact_profile(tenant_id, customer_id)
-    lat = getattr(profile, "latitude", None)
-    lon = getattr(profile, "longitude", None)
-    if lat is None or lon is None:
-        return None
-    return float(lat), float(lon)
+    return [Advisor(row.id, row.name) for row in rows if row.active]
 
 
 async def open_repair_order(tenant_id: uuid.UUID, *, vehicle_id: uuid.UUID,

@@ -4,7 +4,6 @@ channels component, which picks the customer's preferred channel; CS tasks from 
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,24 +12,28 @@ from dealerhub.platform import db
 from dealerhub.platform.appointments import _ports as ports
 from dealerhub.platform.appointments._links import manage_path
 from dealerhub.platform.appointments.tables import Appointment, Reminder, ServiceJob, Task
+from dealerhub.platform.config import get_settings
 from dealerhub.platform.tables import Dealer
 from dealerhub.platform.tenancy import tenant_scope
 
 log = logging.getLogger(__name__)
 REMINDERS = (("72h", timedelta(hours=72)), ("24h", timedelta(hours=24)))
 CLAIM_BATCH = 200
-RESCHEDULE_WORDS = re.compile(
-    r"改期|改约|改时间|换个时间|换时间|reschedul|another time|change.*time", re.IGNORECASE)
-RESCHEDULE_DIGIT = "2"
+# The channels component keeps only a reply's class ("stop", "digit:N", "other"); the
+# reminder text asks for 1 to confirm and 2 to reschedule.
+REPLY_INTENTS = {"digit:1": "confirm", "digit:2": "reschedule"}
 
 TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     f"appointment.reminder_{kind}": {
-        "zh-CN": (f"保养预约提醒（{label_zh}）",
-                  "您在{dealer_name}的预约时间为{starts_at_local}，项目：{jobs}。"
-                  "一键确认：{confirm_url} ；需要改期：{reschedule_url}"),
+        "zh-CN": (f"预约提醒（{label_zh}）",
+                  "{{ customer_name }}您好，您在{{ dealer_name }}的预约时间为"
+                  "{{ starts_at_local }}，项目：{{ jobs }}。一键确认：{{ confirm_url }} ；"
+                  "改期或取消：{{ reschedule_url }} 。也可回复1确认，回复2改期。"),
         "en": (f"Service appointment reminder ({label_en})",
-               "Your appointment at {dealer_name} is on {starts_at_local} for {jobs}. "
-               "Confirm with one tap: {confirm_url} · Reschedule: {reschedule_url}"),
+               "Hello {{ customer_name }}, your appointment at {{ dealer_name }} is on "
+               "{{ starts_at_local }} for {{ jobs_en }}. Confirm with one tap: "
+               "{{ confirm_url }} · Reschedule or cancel: {{ reschedule_url }} · "
+               "Or reply 1 to confirm, 2 to reschedule."),
     }
     for kind, label_zh, label_en in (("72h", "提前3天", "in 3 days"), ("24h", "明天", "tomorrow"))
 }
@@ -64,15 +67,16 @@ async def _message_context(appointment: dict[str, Any], dealer: dict[str, Any]) 
         ServiceJob.code.is_in(list(appointment["job_codes"]) or [""]))
     local = appointment["starts_at"].astimezone(ZoneInfo(dealer["time_zone"]))
     tenant_id, appointment_id = appointment["tenant_id"], appointment["id"]
+    base = get_settings().public_base_url.rstrip("/")
     return {
         "appointment_id": str(appointment_id),
         "dealer_name": dealer["name"],
         "starts_at_local": local.strftime("%Y-%m-%d %H:%M"),
         "jobs": "、".join(job["name_zh"] for job in jobs),
         "jobs_en": ", ".join(job["name_en"] for job in jobs),
-        "manage_url": manage_path(tenant_id, appointment_id),
-        "confirm_url": manage_path(tenant_id, appointment_id, "confirm"),
-        "reschedule_url": manage_path(tenant_id, appointment_id, "reschedule"),
+        "manage_url": base + manage_path(tenant_id, appointment_id),
+        "confirm_url": base + manage_path(tenant_id, appointment_id, "confirm"),
+        "reschedule_url": base + manage_path(tenant_id, appointment_id, "reschedule"),
     }
 
 
@@ -121,8 +125,9 @@ async def claim_due_reminders(now: datetime | None = None) -> int:
     return sent
 
 
-def asks_to_reschedule(text: str) -> bool:
-    return text.strip() == RESCHEDULE_DIGIT or bool(RESCHEDULE_WORDS.search(text))
+def reply_intent(reply_class: str) -> str | None:
+    """"confirm", "reschedule" or None for a reply to a reminder."""
+    return REPLY_INTENTS.get(reply_class)
 
 
 async def open_reschedule_task(appointment_id: uuid.UUID, note: str,

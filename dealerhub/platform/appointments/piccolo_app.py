@@ -12,6 +12,6 @@ APP_CONFIG = AppConfig(
     app_name="appointments",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
     table_classes=list(TABLES),
-    migration_dependencies=["dealerhub.platform.piccolo_app"],
+    migration_dependencies=["dealerhub.tenants.piccolo_app"],
     commands=[],
 )

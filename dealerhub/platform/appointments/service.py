@@ -54,11 +54,11 @@ from dealerhub.platform.appointments._links import (
 )
 from dealerhub.platform.appointments._reminders import (
     TEMPLATES,
-    asks_to_reschedule,
     claim_due_reminders,
     close_task,
     open_reschedule_task,
     open_tasks,
+    reply_intent,
 )
 
 __all__ = [
@@ -78,7 +78,6 @@ __all__ = [
     "add_resource",
     "add_technician",
     "arrival_to_repair_order",
-    "asks_to_reschedule",
     "book",
     "book_path",
     "calendar_ics",
@@ -100,6 +99,7 @@ __all__ = [
     "propose_first_maintenance",
     "read_target",
     "remove_holiday",
+    "reply_intent",
     "reschedule",
     "set_active",
     "timeline_entries",

@@ -54,7 +54,7 @@ class Resource(TenantTable, tablename="appointment_resource"):
 
 class Technician(TenantTable, tablename="appointment_technician"):
     name = Varchar(length=100)
-    staff_id = UUID(null=True, default=None)
+    staff_id = UUID(null=True, default=None)  # the technician's staff record, if kept
     skills = JSONB(default=[])
     shifts = JSONB(default={})  # weekday -> ["HH:MM", "HH:MM"] local
     active = Boolean(default=True)

@@ -20,11 +20,13 @@ async def forwards():
         )
         await apply_tenant_rules("appointment_holiday", unique=[("day",)])
         await apply_tenant_rules("appointment_resource", indexes=[("kind",)])
-        await apply_tenant_rules("appointment_technician")
+        await apply_tenant_rules("appointment_technician", references={"staff_id": "staff"})
         await apply_tenant_rules("appointment_job", unique=[("code",)])
         await apply_tenant_rules(
             "appointment",
-            references={"technician_id": "appointment_technician",
+            references={"customer_id": "customer", "vehicle_id": "vehicle",
+                        "advisor_staff_id": "staff",
+                        "technician_id": "appointment_technician",
                         "bay_id": "appointment_resource",
                         "loaner_id": "appointment_resource",
                         "driver_id": "appointment_resource"},
@@ -39,7 +41,8 @@ async def forwards():
             indexes=[("status", "due_at"), ("appointment_id",)],
         )
         await apply_tenant_rules(
-            "appointment_task", references={"appointment_id": "appointment"},
+            "appointment_task",
+            references={"appointment_id": "appointment", "customer_id": "customer"},
             indexes=[("status",)], unique=[("source_event_id",)],
         )
         await apply_tenant_rules(
