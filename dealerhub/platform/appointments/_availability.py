@@ -315,14 +315,20 @@ class Availability:
         return self.slots[0] if self.slots else None
 
 
-def search_window(cap: Capacity, preferred: datetime, rework: bool,
+def earliest_start(cap: Capacity, need: Need, now: datetime) -> datetime:
+    """A pick-up must still be possible: the driver leaves before the appointment."""
+    return now + cap.pickup if need.pickup else now
+
+
+def search_window(cap: Capacity, need: Need, preferred: datetime, rework: bool,
                   now: datetime) -> tuple[datetime, datetime]:
     """From the preferred time (never the past) to one day after it; rework customers
     also get every slot left today."""
-    start = max(preferred, now)
+    earliest = earliest_start(cap, need, now)
+    start = max(preferred, earliest)
     end = max(preferred, now) + PREFERRED_WINDOW
     if rework:
-        start = now
+        start = earliest
         end = max(end, cap.day_bounds(now)[1])
     return start, end
 
@@ -335,7 +341,8 @@ async def find_slots(tenant_id: uuid.UUID, query: AvailabilityQuery,
         cap = await load_capacity(tenant_id)
         need = need_for(cap, query.job_codes, query.problem, mobile=query.mobile,
                         loaner=query.loaner, pickup=query.pickup)
-        start, end = search_window(cap, aware(query.preferred_at, cap), query.rework, now)
+        start, end = search_window(cap, need, aware(query.preferred_at, cap), query.rework,
+                                   now)
         busy = await load_busy(*busy_span(cap, need, start, end))
         slots = search(cap, busy, need, start, end, query.limit)
         advisor = await choose_advisor(

@@ -22,12 +22,14 @@ from dealerhub.platform import events
 from dealerhub.platform.appointments import _ports as ports
 from dealerhub.platform.appointments._availability import (
     Assignment,
+    Need,
     NotFoundError,
     assign,
     aware,
     busy_span,
     choose_advisor,
     customer_context,
+    earliest_start,
     load_busy,
     need_for,
     pickup_point,
@@ -95,10 +97,12 @@ async def get_appointment(tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> Ap
         return await load(appointment_id)
 
 
-def check_start(cap: Capacity, starts_at: datetime, minutes: int, now: datetime) -> None:
+def check_start(cap: Capacity, starts_at: datetime, need: Need, now: datetime) -> None:
     if starts_at <= now:
         raise CapacityError("starts_at", "is in the past")
-    problem = cap.opening_problem(starts_at, minutes)
+    if starts_at < earliest_start(cap, need, now):
+        raise CapacityError("pickup", f"a pick-up needs {cap.pickup} before the start time")
+    problem = cap.opening_problem(starts_at, need.minutes)
     if problem is not None:
         raise problem
 
@@ -115,7 +119,7 @@ async def _release(appointment_id: uuid.UUID) -> None:
     await Hold.delete_in_tenant().where(Hold.appointment_id == appointment_id)
 
 
-async def _assignment(cap: Capacity, need: Any, starts_at: datetime,
+async def _assignment(cap: Capacity, need: Need, starts_at: datetime,
                       technician_id: uuid.UUID | None) -> Assignment:
     technicians = cap.technicians
     if technician_id is not None:
@@ -169,7 +173,7 @@ async def book(tenant_id: uuid.UUID, data: AppointmentCreate, *, channel: str, a
             need = need_for(cap, data.job_codes, data.intake.problem, mobile=data.mobile,
                             loaner=data.loaner, pickup=data.pickup)
             starts_at = aware(data.starts_at, cap)
-            check_start(cap, starts_at, need.minutes, now)
+            check_start(cap, starts_at, need, now)
             found = await _assignment(cap, need, starts_at, data.technician_id)
             pickup = pickup_terms(cap, data.rework, point)
             row = Appointment(
@@ -226,7 +230,7 @@ async def reschedule(tenant_id: uuid.UUID, appointment_id: uuid.UUID, starts_at:
             need = need_for(cap, row.job_codes, "", mobile=row.mobile, loaner=row.loaner,
                             pickup=row.pickup)
             new_start = aware(starts_at, cap)
-            check_start(cap, new_start, need.minutes, now)
+            check_start(cap, new_start, need, now)
             previous = row.starts_at
             await _release(row.id)
             found = await _assignment(cap, need, new_start, None)
