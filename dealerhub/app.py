@@ -28,6 +28,7 @@ from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
+from dealerhub.channels.routes import CHANNEL_ROUTES
 from dealerhub.platform import db, jobs, telemetry
 from dealerhub.platform.audit import AuditMiddleware
 from dealerhub.platform.auth import AuthenticationMiddleware
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 STATIC_DIR = SHELL_TEMPLATES.parent / "static"
 PUBLIC_PATHS = [
     "^/login", "^/lang/", "^/health", "^/ready", "^/static/", "^/c/", "^/schema",
-    "^/api/v1/auth/token", "^/favicon.ico",
+    "^/api/v1/auth/token", "^/favicon.ico", "^/hooks/",
 ]
 LOGIN_PATHS = frozenset({"/login", "/api/v1/auth/token"})
 
@@ -56,7 +57,8 @@ async def _is_login_attempt(request: Request) -> bool:
 
 def route_handlers() -> list[Any]:
     """Every component's controllers; adding a component adds its list here."""
-    return [ShellController, AuthApiController, ApiKeyController, HealthController]
+    return [ShellController, AuthApiController, ApiKeyController, HealthController,
+            *CHANNEL_ROUTES]
 
 
 def _stores(settings: Settings) -> StoreRegistry:

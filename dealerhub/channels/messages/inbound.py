@@ -1,0 +1,54 @@
+"""Provider callbacks: find the account, let its plugin verify and parse, apply the facts."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+
+from dealerhub.channels.credentials import service as credentials
+from dealerhub.channels.messages.lifecycle import apply_callback
+from dealerhub.channels.plugin import CallbackRejected, InboundRequest, channel_class
+from dealerhub.platform.tables import Dealer
+from dealerhub.platform.tenancy import tenant_scope
+
+
+class UnknownCallbackTarget(LookupError):
+    """No such channel, dealer or account: answered 404."""
+
+
+@dataclass(frozen=True)
+class CallbackOutcome:
+    body: str
+    media_type: str
+    changed: int
+
+
+async def receive_callback(channel: str, tenant_id: uuid.UUID | None,
+                           request: InboundRequest) -> CallbackOutcome:
+    """Raises UnknownCallbackTarget (404) or CallbackRejected (401: nothing changed)."""
+    if channel_class(channel) is None:
+        raise UnknownCallbackTarget(f"no channel {channel!r}")
+    if tenant_id is not None:
+        if not await Dealer.exists().where(Dealer.id == tenant_id):
+            raise UnknownCallbackTarget("no such dealer")
+        async with tenant_scope(tenant_id, write=False):
+            account = await credentials.account_for(channel)
+    else:
+        account = credentials.oem_account(channel)
+    if account is None:
+        raise UnknownCallbackTarget(f"no {channel} account here")
+    plugin = account.plugin()
+    plugin.verify_callback(request)
+    try:
+        found = plugin.parse_callback(request)
+    except CallbackRejected:
+        raise
+    except (ValueError, KeyError, TypeError) as error:
+        raise CallbackRejected(f"malformed callback: {error}") from None
+    for event in found:
+        if event.kind == "subscribe" and event.text:
+            await asyncio.to_thread(plugin.confirm_subscription, event.text)
+    changed = await apply_callback(channel, tenant_id, found)
+    body, media_type = plugin.callback_response()
+    return CallbackOutcome(body, media_type, changed)

@@ -1,0 +1,181 @@
+"""Enqueueing messages: everything is decided here, before any channel is called.
+
+`enqueue_message` writes the message (queued, or suppressed with the reason) and, when
+queued, a row in the send outbox, in the caller's transaction when it is called inside the
+same tenant's scope. The dispatcher hands outbox rows to the `channels.send` job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dealerhub.channels.credentials import service as credentials
+from dealerhub.channels.messages import pipeline, templates
+from dealerhub.channels.messages.schemas import (
+    MessageDetail,
+    MessageRead,
+    message_detail,
+    message_read,
+)
+from dealerhub.channels.messages.tables import ChannelOutbox, Message, MessageStatusChange
+from dealerhub.platform.tables import AppUser, Dealer
+from dealerhub.platform.tenancy import tenant_scope
+
+MESSAGE_STATUSES = ("suppressed", "queued", "sending", "sent", "delivered", "failed", "bounced",
+                    "replied")
+
+
+class MessageRejected(ValueError):
+    """The message cannot be enqueued; `field` names the argument at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def address_hash(address: str) -> str:
+    """Replies are matched to messages by this hash, so the outbox holds no address."""
+    return hashlib.sha256(address.strip().lower().encode()).hexdigest()
+
+
+async def dealer_time_zone(tenant_id: uuid.UUID) -> str:
+    row = await Dealer.select(Dealer.time_zone).where(Dealer.id == tenant_id).first()
+    return row["time_zone"] if row else "Asia/Shanghai"
+
+
+async def _sent_this_week(customer_id: uuid.UUID, now: datetime) -> int:
+    return await Message.count_in_tenant().where(
+        (Message.customer_id == customer_id) & (Message.purpose == "marketing")
+        & (Message.status != "suppressed") & (Message.created_at >= now - timedelta(days=7))
+    )
+
+
+async def _existing(idempotency_key: str | None) -> Message | None:
+    if not idempotency_key:
+        return None
+    return await Message.objects_in_tenant().where(
+        Message.idempotency_key == idempotency_key
+    ).first()
+
+
+async def _write(row: Message, routes: list[pipeline.Route], now: datetime) -> Message:
+    if routes:
+        first, rest = routes[0], routes[1:]
+        row.medium, row.channel, row.to_address = first.medium, first.channel, first.address
+        row.plan = [route.as_list() for route in rest]
+    row.created_at = now
+    if row.status == "queued":
+        row.queued_at = now
+    await Message.insert_in_tenant(row)
+    await MessageStatusChange.insert_in_tenant(MessageStatusChange(
+        message_id=row.id, status=row.status, channel=row.channel, detail=row.reason, at=now,
+    ))
+    if row.status == "queued":
+        await ChannelOutbox.insert(ChannelOutbox(
+            tenant_id=row.tenant_id, message_id=row.id, channel=row.channel,
+            address_hash=address_hash(row.to_address), due_at=row.not_before,
+        ))
+    return row
+
+
+async def enqueue_message(
+    tenant_id: uuid.UUID, customer_id: uuid.UUID, purpose: str, template_key: str,
+    context: dict[str, Any], *, channel: str | None = None, not_before: datetime | None = None,
+    idempotency_key: str | None = None, related: dict[str, str] | None = None,
+    now: datetime | None = None,
+) -> MessageRead:
+    """Decide and record one message to a customer. Raises MessageRejected (or a
+    TemplateError naming the missing variable) without writing anything."""
+    from dealerhub.tenants.customers import service as customers
+
+    if purpose not in templates.PURPOSES:
+        raise MessageRejected("purpose", f"purpose must be one of {', '.join(templates.PURPOSES)}")
+    if channel is not None and channel not in pipeline.FALLBACK_ORDER:
+        choices = ", ".join(pipeline.FALLBACK_ORDER)
+        raise MessageRejected("channel", f"channel must be one of {choices}")
+    if templates.get_template(template_key) is None:
+        raise MessageRejected("template_key", f"no template {template_key!r} is registered")
+    now = now or datetime.now(UTC)
+    async with tenant_scope(tenant_id) as tid:
+        existing = await _existing(idempotency_key)
+        if existing is not None:
+            return message_read(existing)
+        profile = await customers.contact_profile(tid, customer_id)
+        if profile is None:
+            raise MessageRejected("customer_id", "no such customer")
+        full_context = {"customer": {"name": profile.name, "type": profile.customer_type},
+                        "customer_name": profile.name, **context}
+        rendered = templates.render(template_key, profile.locale or "zh-CN",
+                                    profile.customer_type, full_context)
+        decision = pipeline.decide(
+            purpose=purpose, profile=profile, requested=channel,
+            accounts=await credentials.accounts_by_medium(), now=now, not_before=not_before,
+            time_zone=await dealer_time_zone(tid),
+            sent_this_week=await _sent_this_week(customer_id, now),
+        )
+        row = Message(
+            customer_id=customer_id, purpose=purpose, template_key=template_key,
+            locale=rendered.locale, subject=rendered.subject, body=rendered.body,
+            html=rendered.html, status=decision.status, reason=decision.reason,
+            idempotency_key=idempotency_key, related=dict(related or {}),
+            not_before=decision.not_before or now,
+        )
+        await _write(row, decision.routes if decision.status == "queued" else [], now)
+        return message_read(row)
+
+
+async def enqueue_staff_alert(
+    tenant_id: uuid.UUID, user_id: uuid.UUID, template_key: str, context: dict[str, Any],
+    *, related: dict[str, str] | None = None, now: datetime | None = None,
+) -> MessageRead:
+    """Notify one of the dealer's staff by e-mail (purpose "service", never suppressed)."""
+    if templates.get_template(template_key) is None:
+        raise MessageRejected("template_key", f"no template {template_key!r} is registered")
+    now = now or datetime.now(UTC)
+    async with tenant_scope(tenant_id) as tid:
+        user = await AppUser.objects().where(
+            (AppUser.id == user_id) & (AppUser.dealer == tid)
+        ).first()
+        if user is None:
+            raise MessageRejected("user_id", "no such user at this dealer")
+        full_context = {"user": {"name": user.display_name}, **context}
+        rendered = templates.render(template_key, user.locale, None, full_context)
+        accounts = await credentials.accounts_by_medium()
+        email_accounts = accounts.get("email", [])
+        routes = [pipeline.Route("email", a.channel, user.email) for a in email_accounts] or [
+            pipeline.Route("email", credentials.CONSOLE, user.email)]
+        row = Message(
+            staff_user_id=user.id, purpose="service", template_key=template_key,
+            locale=rendered.locale, subject=rendered.subject, body=rendered.body,
+            html=rendered.html, status="queued", related=dict(related or {}), not_before=now,
+        )
+        await _write(row, routes, now)
+        return message_read(row)
+
+
+async def list_messages(
+    tenant_id: uuid.UUID, *, customer_id: uuid.UUID | None = None, status: str | None = None,
+    limit: int = 100, offset: int = 0,
+) -> list[MessageRead]:
+    async with tenant_scope(tenant_id, write=False):
+        query = Message.objects_in_tenant().order_by(Message.created_at, ascending=False)
+        if customer_id is not None:
+            query = query.where(Message.customer_id == customer_id)
+        if status is not None:
+            query = query.where(Message.status == status)
+        rows = await query.limit(limit).offset(offset)
+    return [message_read(row) for row in rows]
+
+
+async def get_message(tenant_id: uuid.UUID, message_id: uuid.UUID) -> MessageDetail | None:
+    async with tenant_scope(tenant_id, write=False):
+        row = await Message.get_in_tenant(message_id)
+        if row is None:
+            return None
+        changes = await MessageStatusChange.objects_in_tenant().where(
+            MessageStatusChange.message_id == row.id
+        ).order_by(MessageStatusChange.at)
+    return message_detail(row, changes)

@@ -1,0 +1,1 @@
+"""The built-in channels, registered as entry points in pyproject.toml."""

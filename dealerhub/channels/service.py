@@ -1,0 +1,40 @@
+"""The channels component's façade: what other components call.
+
+- `register_template(key, purpose, texts)` with `TemplateText(subject, body, html=None)`;
+- `enqueue_message(...)` / `enqueue_staff_alert(...)` → `MessageRead`;
+- events emitted: `message.sent`, `message.delivered`, `message.failed`, `message.replied`
+  (payload: message_id, customer_id, channel, purpose, related, and for replies only the
+  classification "stop" / "digit:N" / "other"), `sms.reply_digit` (message_id, customer_id,
+  digit, related).
+"""
+
+from dealerhub.channels.messages.schemas import MessageDetail, MessageRead
+from dealerhub.channels.messages.service import (
+    MessageRejected,
+    enqueue_message,
+    enqueue_staff_alert,
+    get_message,
+    list_messages,
+)
+from dealerhub.channels.messages.templates import (
+    TemplateError,
+    TemplateText,
+    TemplateVariableMissing,
+    register_template,
+)
+from dealerhub.channels.plugin import Channel
+
+__all__ = [
+    "Channel",
+    "MessageDetail",
+    "MessageRead",
+    "MessageRejected",
+    "TemplateError",
+    "TemplateText",
+    "TemplateVariableMissing",
+    "enqueue_message",
+    "enqueue_staff_alert",
+    "get_message",
+    "list_messages",
+    "register_template",
+]

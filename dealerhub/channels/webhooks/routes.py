@@ -1,0 +1,130 @@
+"""Webhook endpoints, their deliveries and attempts, replay, inbound sources, and the public
+inbound receiver."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+from litestar import Controller, Request, get, patch, post
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+
+from dealerhub.channels.web import invalid
+from dealerhub.channels.webhooks import service
+from dealerhub.channels.webhooks.schemas import (
+    AttemptRead,
+    DeliveryRead,
+    EndpointCreate,
+    EndpointCreated,
+    EndpointRead,
+    EndpointUpdate,
+    InboundAccepted,
+    SourceCreate,
+    SourceCreated,
+    SourceRead,
+    attempt_read,
+    delivery_read,
+    endpoint_read,
+    source_read,
+)
+from dealerhub.platform.auth import dealer_admin_only
+
+
+class WebhookApiController(Controller):
+    path = "/api/v1/webhooks"
+    tags = ("webhooks",)
+    guards = (dealer_admin_only,)
+
+    @get("/endpoints")
+    async def list_endpoints(self, request: Request) -> list[EndpointRead]:
+        return [endpoint_read(r) for r in await service.list_endpoints(request.user.tenant_id)]
+
+    @post("/endpoints")
+    async def create_endpoint(self, request: Request, data: EndpointCreate) -> EndpointCreated:
+        """Register an endpoint; its signing secret is shown once, here."""
+        try:
+            created = await service.create_endpoint(request.user.tenant_id, data.url,
+                                                    data.event_types, data.description)
+        except service.WebhookInvalid as error:
+            raise invalid(error.field, str(error)) from None
+        return EndpointCreated(**msgspec.structs.asdict(endpoint_read(created.row)),
+                               secret=created.secret)
+
+    @get("/endpoints/{endpoint_id:uuid}")
+    async def get_endpoint(self, request: Request, endpoint_id: uuid.UUID) -> EndpointRead:
+        row = await service.get_endpoint(request.user.tenant_id, endpoint_id)
+        if row is None:
+            raise NotFoundException("no such endpoint")
+        return endpoint_read(row)
+
+    @patch("/endpoints/{endpoint_id:uuid}")
+    async def update_endpoint(self, request: Request, endpoint_id: uuid.UUID,
+                              data: EndpointUpdate) -> EndpointRead:
+        try:
+            row = await service.update_endpoint(request.user.tenant_id, endpoint_id, url=data.url,
+                                                event_types=data.event_types, enabled=data.enabled)
+        except service.WebhookInvalid as error:
+            raise invalid(error.field, str(error)) from None
+        if row is None:
+            raise NotFoundException("no such endpoint")
+        return endpoint_read(row)
+
+    @get("/endpoints/{endpoint_id:uuid}/deliveries")
+    async def deliveries(self, request: Request, endpoint_id: uuid.UUID) -> list[DeliveryRead]:
+        rows = await service.list_deliveries(request.user.tenant_id, endpoint_id)
+        if rows is None:
+            raise NotFoundException("no such endpoint")
+        return [delivery_read(r) for r in rows]
+
+    @get("/deliveries/{delivery_id:uuid}/attempts")
+    async def attempts(self, request: Request, delivery_id: uuid.UUID) -> list[AttemptRead]:
+        rows = await service.list_attempts(request.user.tenant_id, delivery_id)
+        if rows is None:
+            raise NotFoundException("no such delivery")
+        return [attempt_read(r) for r in rows]
+
+    @post("/deliveries/{delivery_id:uuid}/replay", status_code=202)
+    async def replay(self, request: Request, delivery_id: uuid.UUID) -> DeliveryRead:
+        try:
+            row = await service.replay(request.user.tenant_id, delivery_id)
+        except service.WebhookInvalid as error:
+            raise invalid(error.field, str(error)) from None
+        if row is None:
+            raise NotFoundException("no such delivery")
+        return delivery_read(row)
+
+    @get("/sources")
+    async def list_sources(self, request: Request) -> list[SourceRead]:
+        return [source_read(r) for r in await service.list_sources(request.user.tenant_id)]
+
+    @post("/sources")
+    async def create_source(self, request: Request, data: SourceCreate) -> SourceCreated:
+        """Register a third party that sends us webhooks; its secret is shown once, here."""
+        try:
+            created = await service.create_source(request.user.tenant_id, data.name, data.kind)
+        except service.WebhookInvalid as error:
+            raise invalid(error.field, str(error)) from None
+        return SourceCreated(**msgspec.structs.asdict(source_read(created.row)),
+                             secret=created.secret)
+
+
+class InboundWebhookController(Controller):
+    """Third parties post here, signed per Standard Webhooks; idempotent by webhook-id."""
+
+    path = "/hooks/in"
+    include_in_schema = False
+
+    @post("/{tenant_id:uuid}/{source_id:uuid}", exclude_from_auth=True, exclude_from_csrf=True,
+          status_code=202)
+    async def receive(self, request: Request, tenant_id: uuid.UUID,
+                      source_id: uuid.UUID) -> InboundAccepted:
+        try:
+            result = await service.receive_inbound(tenant_id, source_id, await request.body(),
+                                                   dict(request.headers))
+        except service.InboundRejected as error:
+            raise NotAuthorizedException(str(error)) from None
+        except service.WebhookInvalid as error:
+            raise invalid(error.field, str(error)) from None
+        if result is None:
+            raise NotFoundException("no such source")
+        return InboundAccepted(result.receipt_id, result.duplicate)

@@ -1,0 +1,394 @@
+"""Third-party webhooks.
+
+Outbound: a dealer registers endpoints and picks event types; every domain event of that
+dealer fans out to the matching endpoints (the "*" events consumer). Each delivery is signed
+per Standard Webhooks, retried with exponential back-off for about 27 hours (Retry-After is
+honoured on 429/503), every attempt is logged, 410 disables the endpoint at once and 5 days
+of failure disable it with a notice to the dealer admins. Deliveries can be replayed.
+
+Inbound: a dealer registers sources (a call centre, a DMS); their requests are verified the
+same way and recorded once per webhook-id, then announced as an `inbound.<type>` event.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from dealerhub.channels.credentials import crypto
+from dealerhub.channels.messages.templates import TemplateText, register_template
+from dealerhub.channels.webhooks import http
+from dealerhub.channels.webhooks.tables import (
+    InboundReceipt,
+    InboundSource,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookQueue,
+)
+from dealerhub.platform import db, events
+from dealerhub.platform.tables import AppUser
+from dealerhub.platform.tenancy import tenant_scope, transaction
+
+log = logging.getLogger(__name__)
+# Seconds to wait after each failed attempt: 5 s … 10 h, about 27.6 hours in all.
+RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
+DISABLE_AFTER = timedelta(days=5)
+MAX_RETRY_AFTER = 24 * 3600
+INBOUND_KINDS = ("call_outcome", "repair_order", "other")
+EVENT_TYPE = re.compile(r"^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)*)$")
+DISABLED_TEMPLATE = "channels.webhook_endpoint_disabled"
+register_template(DISABLED_TEMPLATE, "service", {
+    "zh-CN": TemplateText("Webhook 端点已停用",
+                          "您的 Webhook 端点 {{ url }} 已被停用：{{ reason }}。"
+                          "请在门户中检查后重新启用。"),
+    "en": TemplateText("Webhook endpoint disabled", "Your webhook endpoint {{ url }} was "
+                       "disabled: {{ reason }}. Check it and re-enable it in the portal."),
+})
+
+
+class WebhookInvalid(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InboundRejected(Exception):
+    """Unsigned, wrongly signed or stale: answered 401, nothing recorded."""
+
+
+@dataclass(frozen=True)
+class CreatedWithSecret:
+    row: Any
+    secret: str
+
+
+def _event_types(values: list[str]) -> list[str]:
+    cleaned = sorted({value.strip() for value in values if value.strip()})
+    if not cleaned:
+        raise WebhookInvalid("event_types", "choose at least one event type (or *)")
+    for value in cleaned:
+        if not EVENT_TYPE.match(value) or len(value) > 64:
+            raise WebhookInvalid("event_types", f"not an event type: {value!r}")
+    return cleaned
+
+
+async def _checked_url(url: str) -> str:
+    url = url.strip()
+    if len(url) > 2000:
+        raise WebhookInvalid("url", "url is longer than 2000 characters")
+    try:
+        await http.check_url(url)
+    except http.UnsafeUrl as error:
+        raise WebhookInvalid("url", str(error)) from None
+    return url
+
+
+# --- endpoints ---------------------------------------------------------------------------
+
+async def create_endpoint(tenant_id: uuid.UUID, url: str, event_types: list[str],
+                          description: str = "") -> CreatedWithSecret:
+    checked, types = await _checked_url(url), _event_types(event_types)
+    secret = http.new_secret()
+    async with tenant_scope(tenant_id):
+        (row,) = await WebhookEndpoint.insert_in_tenant(WebhookEndpoint(
+            url=checked, event_types=types, description=description.strip()[:200],
+            secret=crypto.encrypt({"secret": secret})))
+    return CreatedWithSecret(row, secret)
+
+
+async def list_endpoints(tenant_id: uuid.UUID) -> list[WebhookEndpoint]:
+    async with tenant_scope(tenant_id, write=False):
+        return await WebhookEndpoint.objects_in_tenant().order_by(WebhookEndpoint.created_at)
+
+
+async def get_endpoint(tenant_id: uuid.UUID, endpoint_id: uuid.UUID) -> WebhookEndpoint | None:
+    async with tenant_scope(tenant_id, write=False):
+        return await WebhookEndpoint.get_in_tenant(endpoint_id)
+
+
+async def update_endpoint(tenant_id: uuid.UUID, endpoint_id: uuid.UUID, *,
+                          url: str | None = None, event_types: list[str] | None = None,
+                          enabled: bool | None = None) -> WebhookEndpoint | None:
+    """Re-enabling an endpoint forgets its failure streak."""
+    values: dict[Any, Any] = {}
+    if url is not None:
+        values[WebhookEndpoint.url] = await _checked_url(url)
+    if event_types is not None:
+        values[WebhookEndpoint.event_types] = _event_types(event_types)
+    if enabled is not None:
+        values[WebhookEndpoint.enabled] = enabled
+        if enabled:
+            values.update({WebhookEndpoint.disabled_reason: "", WebhookEndpoint.disabled_at: None,
+                           WebhookEndpoint.failing_since: None})
+        else:
+            values.update({WebhookEndpoint.disabled_reason: "disabled by the dealer",
+                           WebhookEndpoint.disabled_at: datetime.now(UTC)})
+    async with tenant_scope(tenant_id):
+        row = await WebhookEndpoint.get_in_tenant(endpoint_id)
+        if row is None:
+            return None
+        if values:
+            await WebhookEndpoint.update_in_tenant(values).where(WebhookEndpoint.id == row.id)
+        return await WebhookEndpoint.get_in_tenant(endpoint_id)
+
+
+async def list_deliveries(tenant_id: uuid.UUID, endpoint_id: uuid.UUID,
+                          limit: int = 50) -> list[WebhookDelivery] | None:
+    async with tenant_scope(tenant_id, write=False):
+        if await WebhookEndpoint.get_in_tenant(endpoint_id) is None:
+            return None
+        return await WebhookDelivery.objects_in_tenant().where(
+            WebhookDelivery.endpoint_id == endpoint_id
+        ).order_by(WebhookDelivery.created_at, ascending=False).limit(limit)
+
+
+async def list_attempts(tenant_id: uuid.UUID,
+                        delivery_id: uuid.UUID) -> list[WebhookAttempt] | None:
+    async with tenant_scope(tenant_id, write=False):
+        if await WebhookDelivery.get_in_tenant(delivery_id) is None:
+            return None
+        return await WebhookAttempt.objects_in_tenant().where(
+            WebhookAttempt.delivery_id == delivery_id).order_by(WebhookAttempt.at)
+
+
+# --- fan-out and delivery ----------------------------------------------------------------
+
+def envelope(event: events.Event) -> dict[str, Any]:
+    return {"type": event.event_type, "timestamp": event.occurred_at.isoformat(),
+            "data": event.payload}
+
+
+@events.consumer("*", "channels.webhooks")
+async def fan_out(event: events.Event) -> None:
+    """Runs inside the event's tenant scope: one delivery per subscribed endpoint."""
+    if event.tenant_id is None:
+        return
+    endpoints = await WebhookEndpoint.objects_in_tenant().where(
+        WebhookEndpoint.enabled == True  # noqa: E712
+    )
+    now = datetime.now(UTC)
+    for endpoint in endpoints:
+        if "*" not in endpoint.event_types and event.event_type not in endpoint.event_types:
+            continue
+        (delivery,) = await WebhookDelivery.insert_in_tenant(WebhookDelivery(
+            endpoint_id=endpoint.id, event_id=event.id, event_type=event.event_type,
+            payload=envelope(event), next_attempt_at=now))
+        await WebhookQueue.insert(WebhookQueue(tenant_id=event.tenant_id,
+                                               delivery_id=delivery.id, due_at=now))
+
+
+def next_delay(attempts: int, retry_after: float | None) -> float | None:
+    """Seconds until the next attempt after `attempts` failures, or None when exhausted."""
+    if attempts > len(RETRY_SCHEDULE):
+        return None
+    delay = float(RETRY_SCHEDULE[attempts - 1])
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
+    return delay
+
+
+async def _notify_admins(endpoint: WebhookEndpoint) -> None:
+    from dealerhub.channels.messages.service import enqueue_staff_alert
+
+    admins = await AppUser.select(AppUser.id).where(
+        (AppUser.dealer == endpoint.tenant_id) & (AppUser.role == "dealer_admin")
+        & (AppUser.is_active == True)  # noqa: E712
+    )
+    for admin in admins:
+        await enqueue_staff_alert(endpoint.tenant_id, admin["id"], DISABLED_TEMPLATE, {
+            "url": endpoint.url, "reason": endpoint.disabled_reason})
+
+
+async def _disable(endpoint: WebhookEndpoint, reason: str, now: datetime) -> None:
+    endpoint.disabled_reason = reason
+    await WebhookEndpoint.update_in_tenant({
+        WebhookEndpoint.enabled: False, WebhookEndpoint.disabled_reason: reason,
+        WebhookEndpoint.disabled_at: now}).where(WebhookEndpoint.id == endpoint.id)
+    await _notify_admins(endpoint)
+
+
+async def _dequeue(queue_id: uuid.UUID | str | None) -> None:
+    """The queue row goes only when the attempt is recorded, so a killed worker loses nothing."""
+    if queue_id is not None:
+        await WebhookQueue.delete().where(WebhookQueue.id == uuid.UUID(str(queue_id)))
+
+
+async def attempt_delivery(tenant_id: uuid.UUID | str, delivery_id: uuid.UUID | str,
+                           queue_id: uuid.UUID | str | None = None) -> str:
+    """One attempt; returns the delivery's status afterwards."""
+    async with tenant_scope(tenant_id):
+        delivery = await WebhookDelivery.get_in_tenant(delivery_id)
+        endpoint = await WebhookEndpoint.get_in_tenant(delivery.endpoint_id) if delivery else None
+        if delivery is None or endpoint is None or delivery.status != "pending":
+            await _dequeue(queue_id)
+            return delivery.status if delivery else "missing"
+        if not endpoint.enabled:
+            await _dequeue(queue_id)
+            await WebhookDelivery.update_in_tenant({WebhookDelivery.status: "failed",
+                                                    WebhookDelivery.finished_at: datetime.now(UTC)}
+                                                   ).where(WebhookDelivery.id == delivery.id)
+            return "failed"
+        secret = crypto.decrypt(endpoint.secret)["secret"]
+    result = await http.signed_post(endpoint.url, secret, f"msg_{delivery.id.hex}",
+                                    delivery.payload)
+    now = datetime.now(UTC)
+    attempts = delivery.attempts + 1
+    async with tenant_scope(tenant_id):
+        await _dequeue(queue_id)
+        await WebhookAttempt.insert_in_tenant(WebhookAttempt(
+            delivery_id=delivery.id, endpoint_id=endpoint.id, at=now,
+            status_code=result.status_code, latency_ms=result.latency_ms,
+            response_excerpt=result.excerpt, error=result.error))
+        values: dict[Any, Any] = {WebhookDelivery.attempts: attempts,
+                                  WebhookDelivery.last_status_code: result.status_code}
+        status = "pending"
+        if result.ok:
+            status = "succeeded"
+            await WebhookEndpoint.update_in_tenant({WebhookEndpoint.failing_since: None}).where(
+                WebhookEndpoint.id == endpoint.id)
+        elif result.status_code == 410:
+            status = "failed"
+            await _disable(endpoint, "the endpoint answered 410 Gone", now)
+        else:
+            failing_since = endpoint.failing_since or now
+            if endpoint.failing_since is None:
+                await WebhookEndpoint.update_in_tenant({WebhookEndpoint.failing_since: now}
+                                                       ).where(WebhookEndpoint.id == endpoint.id)
+            delay = next_delay(attempts, result.retry_after
+                               if result.status_code in (429, 503) else None)
+            if now - failing_since >= DISABLE_AFTER:
+                status = "failed"
+                await _disable(endpoint, "failing for 5 days", now)
+            elif delay is None:
+                status = "failed"
+            else:
+                due = now + timedelta(seconds=delay)
+                values[WebhookDelivery.next_attempt_at] = due
+                await WebhookQueue.insert(WebhookQueue(tenant_id=endpoint.tenant_id,
+                                                       delivery_id=delivery.id, due_at=due))
+        values[WebhookDelivery.status] = status
+        if status != "pending":
+            values[WebhookDelivery.finished_at] = now
+            values[WebhookDelivery.next_attempt_at] = None
+        await WebhookDelivery.update_in_tenant(values).where(WebhookDelivery.id == delivery.id)
+    return status
+
+
+async def replay(tenant_id: uuid.UUID, delivery_id: uuid.UUID) -> WebhookDelivery | None:
+    """Send a delivery again now, whatever its state; the endpoint must be enabled."""
+    async with tenant_scope(tenant_id):
+        delivery = await WebhookDelivery.get_in_tenant(delivery_id)
+        if delivery is None:
+            return None
+        endpoint = await WebhookEndpoint.get_in_tenant(delivery.endpoint_id)
+        if endpoint is None or not endpoint.enabled:
+            raise WebhookInvalid("endpoint", "the endpoint is disabled: enable it first")
+        now = datetime.now(UTC)
+        await WebhookDelivery.update_in_tenant({
+            WebhookDelivery.status: "pending", WebhookDelivery.next_attempt_at: now,
+            WebhookDelivery.finished_at: None}).where(WebhookDelivery.id == delivery.id)
+        await WebhookQueue.insert(WebhookQueue(tenant_id=tenant_id, delivery_id=delivery.id,
+                                               due_at=now))
+        return await WebhookDelivery.get_in_tenant(delivery_id)
+
+
+async def dispatch_due(send: Any, now: datetime | None = None, limit: int = 500) -> int:
+    now = now or datetime.now(UTC)
+    async with transaction():
+        query = WebhookQueue.select(WebhookQueue.id, WebhookQueue.tenant_id,
+                                    WebhookQueue.delivery_id).where(
+            WebhookQueue.dispatched_at.is_null() & (WebhookQueue.due_at <= now)
+        ).order_by(WebhookQueue.due_at).limit(limit)
+        if db.is_postgres():
+            query = query.lock_rows("UPDATE", skip_locked=True)
+        rows = await query
+        for row in rows:
+            send(str(row["tenant_id"]), str(row["delivery_id"]), str(row["id"]))
+        if rows:
+            await WebhookQueue.update({WebhookQueue.dispatched_at: now}).where(
+                WebhookQueue.id.is_in([row["id"] for row in rows]))
+    return len(rows)
+
+
+async def sweep_stale(now: datetime | None = None, stale_after: float = 120) -> int:
+    """Queue rows whose job never finished (a lost job, a killed worker) go out again."""
+    now = now or datetime.now(UTC)
+    async with transaction():
+        rows = await WebhookQueue.select(WebhookQueue.id).where(
+            WebhookQueue.dispatched_at < now - timedelta(seconds=stale_after))
+        if rows:
+            await WebhookQueue.update({WebhookQueue.dispatched_at: None}).where(
+                WebhookQueue.id.is_in([row["id"] for row in rows]))
+    return len(rows)
+
+
+# --- inbound -----------------------------------------------------------------------------
+
+async def create_source(tenant_id: uuid.UUID, name: str, kind: str) -> CreatedWithSecret:
+    if not name.strip():
+        raise WebhookInvalid("name", "name is required")
+    if kind not in INBOUND_KINDS:
+        raise WebhookInvalid("kind", f"kind must be one of {', '.join(INBOUND_KINDS)}")
+    secret = http.new_secret()
+    async with tenant_scope(tenant_id):
+        (row,) = await InboundSource.insert_in_tenant(InboundSource(
+            name=name.strip()[:100], kind=kind, secret=crypto.encrypt({"secret": secret})))
+    return CreatedWithSecret(row, secret)
+
+
+async def list_sources(tenant_id: uuid.UUID) -> list[InboundSource]:
+    async with tenant_scope(tenant_id, write=False):
+        return await InboundSource.objects_in_tenant().order_by(InboundSource.created_at)
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    receipt_id: uuid.UUID
+    duplicate: bool
+
+
+async def receive_inbound(tenant_id: uuid.UUID, source_id: uuid.UUID, body: bytes,
+                          headers: dict[str, str]) -> InboundResult | None:
+    """None for an unknown source; InboundRejected for a bad signature; WebhookInvalid for a
+    malformed body. A repeated webhook-id returns the first receipt."""
+    async with tenant_scope(tenant_id):
+        source = await InboundSource.get_in_tenant(source_id)
+        if source is None or not source.enabled:
+            return None
+        try:
+            document = http.verify(crypto.decrypt(source.secret)["secret"], body, headers)
+        except WebhookVerificationError as error:
+            raise InboundRejected(f"webhook signature: {error}") from None
+        except ValueError:
+            raise WebhookInvalid("body", "body is not JSON") from None
+        if not isinstance(document, dict):
+            raise WebhookInvalid("body", "body must be a JSON object")
+        kind, data = document.get("type"), document.get("data")
+        if not isinstance(kind, str) or not EVENT_TYPE.match(kind) or kind == "*":
+            raise WebhookInvalid("type", "type must be a dotted lower-case name")
+        if not isinstance(data, dict):
+            raise WebhookInvalid("data", "data must be a JSON object")
+        webhook_id = {k.lower(): v for k, v in headers.items()}["webhook-id"][:200]
+        existing = await InboundReceipt.objects_in_tenant().where(
+            (InboundReceipt.source_id == source.id) & (InboundReceipt.webhook_id == webhook_id)
+        ).first()
+        if existing is not None:
+            return InboundResult(existing.id, True)
+        (receipt,) = await InboundReceipt.insert_in_tenant(InboundReceipt(
+            source_id=source.id, webhook_id=webhook_id, event_type=kind, payload=data))
+        await events.emit(f"inbound.{source.kind}", {
+            "source_id": source.id, "receipt_id": receipt.id, "type": kind})
+        return InboundResult(receipt.id, False)
+
+
+async def get_inbound_receipt(tenant_id: uuid.UUID, receipt_id: uuid.UUID) -> InboundReceipt | None:
+    """What a consumer of an `inbound.*` event reads: the payload the third party sent."""
+    async with tenant_scope(tenant_id, write=False):
+        return await InboundReceipt.get_in_tenant(receipt_id)

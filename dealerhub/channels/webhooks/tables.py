@@ -1,0 +1,70 @@
+"""Third-party webhooks: endpoints a dealer registered, each delivery of an event to one,
+every attempt, and inbound sources with the payloads they sent."""
+
+from __future__ import annotations
+
+from piccolo.columns import JSONB, UUID, Boolean, Integer, SmallInt, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+
+from dealerhub.platform.db import PlatformTable
+from dealerhub.platform.tenancy import TenantTable
+
+
+class WebhookEndpoint(TenantTable, tablename="webhook_endpoint"):
+    url = Varchar(length=2000)
+    description = Varchar(length=200, default="")
+    event_types = JSONB(default=[])
+    secret = Text()  # Fernet token of the whsec_ secret
+    enabled = Boolean(default=True)
+    disabled_reason = Varchar(length=300, default="")
+    disabled_at = Timestamptz(null=True, default=None)
+    failing_since = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WebhookDelivery(TenantTable, tablename="webhook_delivery"):
+    endpoint_id = UUID()
+    event_id = UUID()
+    event_type = Varchar(length=64)
+    payload = JSONB(default={})
+    status = Varchar(length=16, default="pending")  # pending | succeeded | failed
+    attempts = SmallInt(default=0)
+    next_attempt_at = Timestamptz(null=True, default=None)
+    last_status_code = SmallInt(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    finished_at = Timestamptz(null=True, default=None)
+
+
+class WebhookAttempt(TenantTable, tablename="webhook_attempt"):
+    delivery_id = UUID()
+    endpoint_id = UUID()
+    at = Timestamptz(default=TimestamptzNow())
+    status_code = SmallInt(null=True, default=None)
+    latency_ms = Integer(default=0)
+    response_excerpt = Varchar(length=500, default="")
+    error = Varchar(length=300, default="")
+
+
+class WebhookQueue(PlatformTable, tablename="webhook_queue"):
+    """Due deliveries across dealers (ids only), claimed by the scheduler."""
+
+    tenant_id = UUID()
+    delivery_id = UUID()
+    due_at = Timestamptz(default=TimestamptzNow())
+    dispatched_at = Timestamptz(null=True, default=None)
+
+
+class InboundSource(TenantTable, tablename="webhook_inbound_source"):
+    name = Varchar(length=100)
+    kind = Varchar(length=32)  # "call_outcome" | "repair_order" | "other"
+    secret = Text()
+    enabled = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class InboundReceipt(TenantTable, tablename="webhook_inbound_receipt"):
+    source_id = UUID()
+    webhook_id = Varchar(length=200)
+    event_type = Varchar(length=100)
+    payload = JSONB(default={})
+    received_at = Timestamptz(default=TimestamptzNow())
