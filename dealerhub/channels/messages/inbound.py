@@ -17,6 +17,10 @@ class UnknownCallbackTarget(LookupError):
     """No such channel, dealer or account: answered 404."""
 
 
+class MalformedCallback(ValueError):
+    """Correctly signed but not understood: answered 400, nothing changed."""
+
+
 @dataclass(frozen=True)
 class CallbackOutcome:
     body: str
@@ -26,7 +30,8 @@ class CallbackOutcome:
 
 async def receive_callback(channel: str, tenant_id: uuid.UUID | None,
                            request: InboundRequest) -> CallbackOutcome:
-    """Raises UnknownCallbackTarget (404) or CallbackRejected (401: nothing changed)."""
+    """Raises UnknownCallbackTarget (404), CallbackRejected (401) or MalformedCallback (400);
+    in each case nothing has changed."""
     if channel_class(channel) is None:
         raise UnknownCallbackTarget(f"no channel {channel!r}")
     if tenant_id is not None:
@@ -42,10 +47,8 @@ async def receive_callback(channel: str, tenant_id: uuid.UUID | None,
     plugin.verify_callback(request)
     try:
         found = plugin.parse_callback(request)
-    except CallbackRejected:
-        raise
-    except (ValueError, KeyError, TypeError) as error:
-        raise CallbackRejected(f"malformed callback: {error}") from None
+    except (CallbackRejected, ValueError, KeyError, TypeError) as error:
+        raise MalformedCallback(f"malformed callback: {error}") from None
     for event in found:
         if event.kind == "subscribe" and event.text:
             await asyncio.to_thread(plugin.confirm_subscription, event.text)

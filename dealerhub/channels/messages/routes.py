@@ -61,6 +61,8 @@ async def _callback(request: Request, channel_name: str, tenant_id: uuid.UUID | 
         raise NotFoundException(str(error)) from None
     except CallbackRejected as error:
         raise NotAuthorizedException(str(error)) from None
+    except inbound.MalformedCallback as error:
+        raise invalid("body", str(error)) from None
     return Response(outcome.body, media_type=outcome.media_type, status_code=200)
 
 
