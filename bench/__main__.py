@@ -14,8 +14,11 @@ NOT_BENCHMARKS = {"common", "__main__"}
 
 
 def names() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules([str(HERE)])
-                  if m.name not in NOT_BENCHMARKS and not m.name.startswith("_"))
+    return sorted(
+        m.name
+        for m in pkgutil.iter_modules([str(HERE)])
+        if m.name not in NOT_BENCHMARKS and not m.name.startswith("_")
+    )
 
 
 def main() -> None:

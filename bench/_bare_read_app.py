@@ -10,8 +10,10 @@ import asyncpg
 from litestar import Litestar, get
 from litestar.exceptions import NotFoundException
 
-SQL = ("select id, name, prefix, scopes, created_at, revoked_at, last_used_at from api_key "
-       "where tenant_id = $1 and id = $2")
+SQL = (
+    "select id, name, prefix, scopes, created_at, revoked_at, last_used_at from api_key "
+    "where tenant_id = $1 and id = $2"
+)
 
 
 def create_app() -> Litestar:

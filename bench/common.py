@@ -24,19 +24,42 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_DSN = os.environ.get("DEALERHUB_BENCH_PG_ADMIN", "postgresql://postgres@localhost:5432/postgres")
+PG_ADMIN_DSN = os.environ.get(
+    "DEALERHUB_BENCH_PG_ADMIN", "postgresql://postgres@localhost:5432/postgres"
+)
 
 
-def result(name: str, *, unit: str, value: float, baseline: float | None, target: float,
-           target_on: str, better: str, size: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def result(
+    name: str,
+    *,
+    unit: str,
+    value: float,
+    baseline: float | None,
+    target: float,
+    target_on: str,
+    better: str,
+    size: dict[str, Any],
+    **extra: Any,
+) -> dict[str, Any]:
     """The closing JSON object of ARCHITECTURE.md "Benchmarks"."""
     ratio = None if baseline in (None, 0) else value / baseline  # type: ignore[operator]
     measured = ratio if target_on == "ratio" else value
-    passed = measured is not None and (measured >= target if better == "higher" else measured <= target)
-    return {"bench": name, "unit": unit, "value": round(value, 3),
-            "baseline": None if baseline is None else round(baseline, 3),
-            "ratio": None if ratio is None else round(ratio, 3), "target": target,
-            "target_on": target_on, "better": better, "passed": passed, "size": size, **extra}
+    passed = measured is not None and (
+        measured >= target if better == "higher" else measured <= target
+    )
+    return {
+        "bench": name,
+        "unit": unit,
+        "value": round(value, 3),
+        "baseline": None if baseline is None else round(baseline, 3),
+        "ratio": None if ratio is None else round(ratio, 3),
+        "target": target,
+        "target_on": target_on,
+        "better": better,
+        "passed": passed,
+        "size": size,
+        **extra,
+    }
 
 
 def emit(payload: dict[str, Any]) -> None:
@@ -66,12 +89,17 @@ class BenchDatabase:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL"}}
-        env.update({
-            "DATABASE_URL": self.app_dsn, "MIGRATION_DATABASE_URL": self.owner_dsn,
-            "DEALERHUB_VAR_DIR": str(self.var_dir), "SECRET_KEY": "b" * 48,
-            "CHANNEL_KEY": "c" * 48, "DEALERHUB_SECURE_COOKIES": "false",
-            "DEALERHUB_LOGIN_ATTEMPTS_PER_MINUTE": "1000000",
-        })
+        env.update(
+            {
+                "DATABASE_URL": self.app_dsn,
+                "MIGRATION_DATABASE_URL": self.owner_dsn,
+                "DEALERHUB_VAR_DIR": str(self.var_dir),
+                "SECRET_KEY": "b" * 48,
+                "CHANNEL_KEY": "c" * 48,
+                "DEALERHUB_SECURE_COOKIES": "false",
+                "DEALERHUB_LOGIN_ATTEMPTS_PER_MINUTE": "1000000",
+            }
+        )
         env.update(extra)
         return env
 
@@ -86,8 +114,13 @@ def postgres_database(prefix: str) -> Iterator[BenchDatabase]:
     var_dir = Path(tempfile.mkdtemp(prefix=f"dealerhub-bench-{prefix}-"))
     database = BenchDatabase(name, app_dsn, owner_dsn, var_dir)
     try:
-        subprocess.run([sys.executable, "-m", "dealerhub.cli", "migrate"], env=database.env(),
-                       check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "dealerhub.cli", "migrate"],
+            env=database.env(),
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
         yield database
     finally:
         asyncio.run(drop_database(PG_ADMIN_DSN, name))
@@ -96,8 +129,9 @@ def postgres_database(prefix: str) -> Iterator[BenchDatabase]:
 
 def run_python(code: str, env: dict[str, str]) -> str:
     """Run a snippet in a fresh interpreter with `env` (Piccolo binds its engine at import)."""
-    completed = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True,
-                               capture_output=True, text=True)
+    completed = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+    )
     return completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
 
 
@@ -105,8 +139,19 @@ def run_python(code: str, env: dict[str, str]) -> str:
 def served(app: str, env: dict[str, str], *, factory: bool = True) -> Iterator[str]:
     """Serve an ASGI app with uvicorn in its own process; yields its base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning", "--no-access-log"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     if factory:
         command.append("--factory")
     process = subprocess.Popen(command, env=env, cwd=ROOT)
@@ -152,15 +197,24 @@ def load(url: str, headers: dict[str, str], seconds: int, connections: int) -> L
         for key, value in headers.items():
             command += ["-H", f"{key}: {value}"]
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        latencies = {m.group(1): _to_ms(m.group(2), m.group(3)) for m in _WRK_LATENCY.finditer(output)}
+        latencies = {
+            m.group(1): _to_ms(m.group(2), m.group(3)) for m in _WRK_LATENCY.finditer(output)
+        }
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
         errors_match = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-        return LoadResult(rps, latencies.get("50", float("nan")), latencies.get("99", float("nan")),
-                          int(errors_match.group(1)) if errors_match else 0, "wrk")
+        return LoadResult(
+            rps,
+            latencies.get("50", float("nan")),
+            latencies.get("99", float("nan")),
+            int(errors_match.group(1)) if errors_match else 0,
+            "wrk",
+        )
     return asyncio.run(_python_load(url, headers, seconds, connections))
 
 
-async def _python_load(url: str, headers: dict[str, str], seconds: int, connections: int) -> LoadResult:
+async def _python_load(
+    url: str, headers: dict[str, str], seconds: int, connections: int
+) -> LoadResult:
     samples: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
@@ -178,5 +232,10 @@ async def _python_load(url: str, headers: dict[str, str], seconds: int, connecti
         started = time.perf_counter()
         await asyncio.gather(*(client_loop(client) for _ in range(connections)))
         elapsed = time.perf_counter() - started
-    return LoadResult(len(samples) / elapsed, statistics.median(samples),
-                      percentile(samples, 99), errors, "python-httpx")
+    return LoadResult(
+        len(samples) / elapsed,
+        statistics.median(samples),
+        percentile(samples, 99),
+        errors,
+        "python-httpx",
+    )

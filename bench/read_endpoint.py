@@ -19,7 +19,8 @@ async def main():
     await Region.insert(region)
     target = None
     for number in range({dealers}):
-        dealer = Dealer(code=f"B{{number:04d}}", name=f"Bench {{number}}", region=region.id, city="上海")
+        dealer = Dealer(code=f"B{{number:04d}}", name=f"Bench {{number}}", region=region.id,
+                        city="上海")
         await Dealer.insert(dealer)
         for _ in range({keys}):
             issued = await create_api_key(dealer.id, "bench", ["read"], None)
@@ -41,7 +42,9 @@ def main(quick: bool) -> dict[str, object]:
     dealers, keys = (5, 5) if quick else (100, 20)
     with postgres_database("read") as database:
         env = database.env()
-        tenant_id, key_id, token = json.loads(run_python(SETUP.format(dealers=dealers, keys=keys), env))
+        tenant_id, key_id, token = json.loads(
+            run_python(SETUP.format(dealers=dealers, keys=keys), env)
+        )
         headers = {"Authorization": f"Bearer {token}"}
         with served("dealerhub.app:create_app", env) as base:
             load(f"{base}/api/v1/api-keys/{key_id}", headers, 2, connections)  # warm-up
@@ -54,15 +57,30 @@ def main(quick: bool) -> dict[str, object]:
             bare = load(f"{base}/bare/{tenant_id}/{key_id}", {}, seconds, connections)
     if ours.errors or bare.errors:
         raise SystemExit(f"errors during the run: ours={ours.errors} bare={bare.errors}")
-    print(f"dealerhub: {ours.requests_per_second:.0f} req/s p50 {ours.p50_ms:.2f} ms "
-          f"p99 {ours.p99_ms:.2f} ms ({ours.tool})")
-    print(f"bare     : {bare.requests_per_second:.0f} req/s p50 {bare.p50_ms:.2f} ms "
-          f"p99 {bare.p99_ms:.2f} ms")
+    print(
+        f"dealerhub: {ours.requests_per_second:.0f} req/s p50 {ours.p50_ms:.2f} ms "
+        f"p99 {ours.p99_ms:.2f} ms ({ours.tool})"
+    )
+    print(
+        f"bare     : {bare.requests_per_second:.0f} req/s p50 {bare.p50_ms:.2f} ms "
+        f"p99 {bare.p99_ms:.2f} ms"
+    )
     print(f"ratio    : {ours.requests_per_second / bare.requests_per_second:.2f} (target >= 0.5)")
     return result(
-        "read_endpoint", unit="req/s", value=ours.requests_per_second,
-        baseline=bare.requests_per_second, target=0.5, target_on="ratio", better="higher",
-        size={"dealers": dealers, "api_keys": dealers * keys, "seconds": seconds,
-              "connections": connections},
-        p99_ms=round(ours.p99_ms, 2), baseline_p99_ms=round(bare.p99_ms, 2), tool=ours.tool,
+        "read_endpoint",
+        unit="req/s",
+        value=ours.requests_per_second,
+        baseline=bare.requests_per_second,
+        target=0.5,
+        target_on="ratio",
+        better="higher",
+        size={
+            "dealers": dealers,
+            "api_keys": dealers * keys,
+            "seconds": seconds,
+            "connections": connections,
+        },
+        p99_ms=round(ours.p99_ms, 2),
+        baseline_p99_ms=round(bare.p99_ms, 2),
+        tool=ours.tool,
     )

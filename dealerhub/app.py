@@ -45,8 +45,16 @@ from dealerhub.platform.web.session import SESSION_COOKIE, RotatingSessionConfig
 log = logging.getLogger(__name__)
 STATIC_DIR = SHELL_TEMPLATES.parent / "static"
 PUBLIC_PATHS = [
-    "^/login", "^/lang/", "^/health", "^/ready", "^/static/", "^/c/", "^/schema",
-    "^/api/v1/auth/token", "^/favicon.ico", "^/hooks/",
+    "^/login",
+    "^/lang/",
+    "^/health",
+    "^/ready",
+    "^/static/",
+    "^/c/",
+    "^/schema",
+    "^/api/v1/auth/token",
+    "^/favicon.ico",
+    "^/hooks/",
 ]
 LOGIN_PATHS = frozenset({"/login", "/api/v1/auth/token"})
 
@@ -57,14 +65,14 @@ async def _is_login_attempt(request: Request) -> bool:
 
 def route_handlers() -> list[Any]:
     """Every component's controllers; adding a component adds its list here."""
-    return [ShellController, AuthApiController, ApiKeyController, HealthController,
-            *CHANNEL_ROUTES]
+    return [ShellController, AuthApiController, ApiKeyController, HealthController, *CHANNEL_ROUTES]
 
 
 def _stores(settings: Settings) -> StoreRegistry:
     if settings.redis_url:
-        root = RedisStore.with_client(url=settings.redis_url,
-                                      namespace=f"{settings.redis_namespace}:stores")
+        root = RedisStore.with_client(
+            url=settings.redis_url, namespace=f"{settings.redis_namespace}:stores"
+        )
         return StoreRegistry(default_factory=root.with_namespace)
     base = settings.var_dir / "stores"
 
@@ -93,21 +101,31 @@ def _problem(request: Request, exc: HTTPException) -> Response:
         _ = gettext_for(request_locale(request))
         titles = {403: _("Not allowed"), 404: _("Not found")}
         title = titles.get(exc.status_code, _("Something is not right"))
-        return page(request, "error.html", status_code=exc.status_code, title=title,
-                    message=exc.detail).to_asgi_response(request.app, request)  # type: ignore[return-value]
-    body: dict[str, Any] = {"type": "about:blank", "status": exc.status_code,
-                            "title": exc.detail or "error"}
+        return page(
+            request, "error.html", status_code=exc.status_code, title=title, message=exc.detail
+        ).to_asgi_response(request.app, request)  # type: ignore[return-value]
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "status": exc.status_code,
+        "title": exc.detail or "error",
+    }
     if exc.extra:
         body["errors"] = exc.extra
-    return Response(body, status_code=exc.status_code, media_type="application/problem+json",
-                    headers=exc.headers)
+    return Response(
+        body,
+        status_code=exc.status_code,
+        media_type="application/problem+json",
+        headers=exc.headers,
+    )
 
 
 def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return Response({"type": "about:blank", "status": 500, "title": "internal error"},
-                    status_code=HTTP_500_INTERNAL_SERVER_ERROR,
-                    media_type="application/problem+json")
+    return Response(
+        {"type": "about:blank", "status": 500, "title": "internal error"},
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+        media_type="application/problem+json",
+    )
 
 
 @contextlib.asynccontextmanager
@@ -137,12 +155,21 @@ def create_app(settings: Settings | None = None, embedded_jobs: bool | None = No
     settings = settings or get_settings()
     tracing = telemetry.setup(settings)
     session_config = RotatingSessionConfig(
-        key=SESSION_COOKIE, httponly=True, samesite="lax", secure=settings.secure_cookies,
-        max_age=12 * 3600, store="sessions", exclude=["^/health", "^/ready", "^/static/", "^/api/"],
+        key=SESSION_COOKIE,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=12 * 3600,
+        store="sessions",
+        exclude=["^/health", "^/ready", "^/static/", "^/api/"],
     )
     csrf = CSRFConfig(
-        secret=settings.secret_key, cookie_name="dh_csrf", header_name="x-csrftoken",
-        cookie_secure=settings.secure_cookies, cookie_samesite="lax", exclude=["^/api/"],
+        secret=settings.secret_key,
+        cookie_name="dh_csrf",
+        header_name="x-csrftoken",
+        cookie_secure=settings.secure_cookies,
+        cookie_samesite="lax",
+        exclude=["^/api/"],
     )
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.login_attempts_per_minute),
@@ -150,23 +177,45 @@ def create_app(settings: Settings | None = None, embedded_jobs: bool | None = No
     )
     auth_middleware = DefineMiddleware(AuthenticationMiddleware, exclude=PUBLIC_PATHS)
     return Litestar(
-        route_handlers=[*route_handlers(),
-                        create_static_files_router(path="/static", directories=[STATIC_DIR],
-                                                   include_in_schema=False)],
-        middleware=[SecurityHeadersMiddleware, session_config.middleware, rate_limit.middleware,
-                    auth_middleware, AuditMiddleware],
+        route_handlers=[
+            *route_handlers(),
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIR], include_in_schema=False
+            ),
+        ],
+        middleware=[
+            SecurityHeadersMiddleware,
+            session_config.middleware,
+            rate_limit.middleware,
+            auth_middleware,
+            AuditMiddleware,
+        ],
         csrf_config=csrf,
-        template_config=TemplateConfig(directory=template_directories(),
-                                       engine=JinjaTemplateEngine),
-        openapi_config=OpenAPIConfig(title="dealerhub API", version="1", path="/schema",
-                                     render_plugins=[SwaggerRenderPlugin()]),
+        template_config=TemplateConfig(
+            directory=template_directories(), engine=JinjaTemplateEngine
+        ),
+        openapi_config=OpenAPIConfig(
+            title="dealerhub API",
+            version="1",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
         plugins=[OpenTelemetryPlugin(OpenTelemetryConfig())] if tracing else [],
-        exception_handlers={NotAuthorizedException: _not_authorized, HTTPException: _problem,
-                            Exception: _server_error},
+        exception_handlers={
+            NotAuthorizedException: _not_authorized,
+            HTTPException: _problem,
+            Exception: _server_error,
+        },
         stores=_stores(settings),
-        state=State({"settings": settings, "session_config": session_config,
-                     "embedded_jobs": (not settings.redis_url) if embedded_jobs is None
-                     else embedded_jobs}),
+        state=State(
+            {
+                "settings": settings,
+                "session_config": session_config,
+                "embedded_jobs": (not settings.redis_url)
+                if embedded_jobs is None
+                else embedded_jobs,
+            }
+        ),
         lifespan=[_lifespan],
         request_max_body_size=settings.max_body_bytes,
         debug=False,

@@ -40,8 +40,9 @@ def migrate() -> None:
 
 
 def _migrate_in_subprocess() -> None:
-    completed = subprocess.run([sys.executable, "-m", "dealerhub.cli", "migrate"], check=False,
-                               stdout=subprocess.DEVNULL)
+    completed = subprocess.run(
+        [sys.executable, "-m", "dealerhub.cli", "migrate"], check=False, stdout=subprocess.DEVNULL
+    )
     if completed.returncode:
         raise SystemExit(completed.returncode)
 
@@ -53,8 +54,13 @@ def serve() -> None:
     from dealerhub.platform.config import get_settings
 
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="info", proxy_headers=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        proxy_headers=True,
+    )
 
 
 def seed_demo(seed: int, customers_per_dealer: int) -> bool:
@@ -93,8 +99,19 @@ def worker(processes: int, threads: int) -> None:
 
     if not get_settings().redis_url:
         raise SystemExit("dealerhub: the worker needs REDIS_URL; without it jobs run in `serve`")
-    os.execvp(sys.executable, [sys.executable, "-m", "dramatiq", "dealerhub.worker",
-                               "--processes", str(processes), "--threads", str(threads)])
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "dramatiq",
+            "dealerhub.worker",
+            "--processes",
+            str(processes),
+            "--threads",
+            str(threads),
+        ],
+    )
 
 
 def scheduler() -> None:

@@ -38,7 +38,9 @@ DEALERS = [
     ("D014", "济南历下星途4S店", "济南", "NORTH", "Asia/Shanghai", 36.6700, 117.0700),
     ("D015", "乌鲁木齐天山星途4S店", "乌鲁木齐", "NORTH", "Asia/Urumqi", 43.8256, 87.6168),
 ]
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈"
+)
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏辉斌宇浩凯健俊帆帅"
 
 
@@ -82,8 +84,10 @@ def printed_logins() -> list[DemoLogin]:
 
 def banner(url: str) -> str:
     lines = [f"dealerhub is running at {url}", f"demo password for every login: {DEMO_PASSWORD}"]
-    lines += [f"  {login.role:<16} {login.email:<26} {login.dealer_code or 'headquarters'}"
-              for login in printed_logins()]
+    lines += [
+        f"  {login.role:<16} {login.email:<26} {login.dealer_code or 'headquarters'}"
+        for login in printed_logins()
+    ]
     return "\n".join(lines)
 
 
@@ -94,27 +98,49 @@ async def seed(seed: int = 2026, customers_per_dealer: int = 300) -> bool:
     rng = random.Random(seed)
     password_hash = hash_password(DEMO_PASSWORD)
     async with transaction():
-        regions = {code: Region(id=uuid.UUID(int=rng.getrandbits(128)), code=code,
-                                name_zh=zh, name_en=en) for code, zh, en in REGIONS}
+        regions = {
+            code: Region(id=uuid.UUID(int=rng.getrandbits(128)), code=code, name_zh=zh, name_en=en)
+            for code, zh, en in REGIONS
+        }
         await Region.insert(*regions.values())
         dealers: list[Dealer] = []
         for index, (code, name, city, region, zone, lat, lon) in enumerate(DEALERS):
-            dealers.append(Dealer(
-                id=uuid.UUID(int=rng.getrandbits(128)), code=code, name=name, city=city,
-                region=regions[region].id, time_zone=zone, latitude=lat, longitude=lon,
-                tier=("flagship", "standard", "standard", "compact")[index % 4],
-                size_band=("large", "medium", "medium", "small")[index % 4],
-            ))
+            dealers.append(
+                Dealer(
+                    id=uuid.UUID(int=rng.getrandbits(128)),
+                    code=code,
+                    name=name,
+                    city=city,
+                    region=regions[region].id,
+                    time_zone=zone,
+                    latitude=lat,
+                    longitude=lon,
+                    tier=("flagship", "standard", "standard", "compact")[index % 4],
+                    size_band=("large", "medium", "medium", "small")[index % 4],
+                )
+            )
         await Dealer.insert(*dealers)
-        users = [AppUser(email=email, display_name=("总部管理员" if role == "oem_admin"
-                                                     else "总部分析员"),
-                         password_hash=password_hash, role=role)
-                 for role, email in OEM_LOGINS]
+        users = [
+            AppUser(
+                email=email,
+                display_name=("总部管理员" if role == "oem_admin" else "总部分析员"),
+                password_hash=password_hash,
+                role=role,
+            )
+            for role, email in OEM_LOGINS
+        ]
         for dealer in dealers:
             for role, email in dealer_logins(dealer.code):
-                users.append(AppUser(email=email, display_name=person_name(rng),
-                                     password_hash=password_hash, role=role, dealer=dealer.id,
-                                     region=dealer.region))
+                users.append(
+                    AppUser(
+                        email=email,
+                        display_name=person_name(rng),
+                        password_hash=password_hash,
+                        role=role,
+                        dealer=dealer.id,
+                        region=dealer.region,
+                    )
+                )
         await AppUser.insert(*users)
     for hook in SEED_HOOKS:
         await hook(rng, dealers, customers_per_dealer)

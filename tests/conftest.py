@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_DSN = os.environ.get("DEALERHUB_TEST_PG_ADMIN", "postgresql://postgres@localhost:5432/postgres")
+PG_ADMIN_DSN = os.environ.get(
+    "DEALERHUB_TEST_PG_ADMIN", "postgresql://postgres@localhost:5432/postgres"
+)
 TEST_REDIS_URL = os.environ.get("DEALERHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 USE_POSTGRES = os.environ.get("DEALERHUB_TEST_DB", "sqlite") == "postgres"
 USE_REDIS = os.environ.get("DEALERHUB_TEST_REDIS", "") == "1"
@@ -56,15 +58,17 @@ def _redis_unreachable() -> str | None:
 def _configure_environment() -> None:
     """Runs before any dealerhub module is imported: Piccolo reads its engine at import."""
     var_dir = Path(tempfile.mkdtemp(prefix="dealerhub-test-"))
-    os.environ.update({
-        "DEALERHUB_VAR_DIR": str(var_dir),
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "CHANNEL_KEY": secrets.token_urlsafe(48),
-        "DEALERHUB_SECURE_COOKIES": "false",
-        "DEALERHUB_ALLOW_PRIVATE_WEBHOOKS": "true",
-        "DEALERHUB_LOGIN_ATTEMPTS_PER_MINUTE": "100000",
-        "DEALERHUB_QUEUE_NAMESPACE": f"dealerhub-test-{RUN_ID}",
-    })
+    os.environ.update(
+        {
+            "DEALERHUB_VAR_DIR": str(var_dir),
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "CHANNEL_KEY": secrets.token_urlsafe(48),
+            "DEALERHUB_SECURE_COOKIES": "false",
+            "DEALERHUB_ALLOW_PRIVATE_WEBHOOKS": "true",
+            "DEALERHUB_LOGIN_ATTEMPTS_PER_MINUTE": "100000",
+            "DEALERHUB_QUEUE_NAMESPACE": f"dealerhub-test-{RUN_ID}",
+        }
+    )
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("MIGRATION_DATABASE_URL", None)
     os.environ.pop("REDIS_URL", None)
@@ -88,8 +92,9 @@ def _configure_environment() -> None:
                 raise pytest.UsageError(f"CI=true needs Redis: {problem}")
             pytest.exit(f"skipping the Redis run: {problem}", returncode=0)
         os.environ["REDIS_URL"] = TEST_REDIS_URL
-    completed = subprocess.run([sys.executable, "-m", "dealerhub.cli", "migrate"],
-                               capture_output=True, text=True, cwd=ROOT)
+    completed = subprocess.run(
+        [sys.executable, "-m", "dealerhub.cli", "migrate"], capture_output=True, text=True, cwd=ROOT
+    )
     if completed.returncode:
         raise pytest.UsageError(f"migrations failed:\n{completed.stdout}\n{completed.stderr}")
 
@@ -98,8 +103,10 @@ _configure_environment()
 
 
 def pytest_report_header() -> list[str]:
-    return [f"dealerhub: database={'postgres' if USE_POSTGRES else 'sqlite'} "
-            f"redis={'yes' if USE_REDIS else 'no (in-process broker)'}"]
+    return [
+        f"dealerhub: database={'postgres' if USE_POSTGRES else 'sqlite'} "
+        f"redis={'yes' if USE_REDIS else 'no (in-process broker)'}"
+    ]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -171,8 +178,9 @@ class OemFixture:
     emails: dict[str, str] = field(default_factory=dict)
 
 
-async def create_dealer(region_code: str = "T-REG", time_zone: str = "Asia/Shanghai",
-                        **dealer_fields: object) -> DealerFixture:
+async def create_dealer(
+    region_code: str = "T-REG", time_zone: str = "Asia/Shanghai", **dealer_fields: object
+) -> DealerFixture:
     from dealerhub.platform.tables import AppUser, Dealer, Region
 
     region = await Region.objects().where(Region.code == region_code).first()
@@ -180,15 +188,27 @@ async def create_dealer(region_code: str = "T-REG", time_zone: str = "Asia/Shang
         region = Region(code=region_code, name_zh="测试大区", name_en="Test region")
         await Region.insert(region)
     code = f"T{secrets.token_hex(4).upper()}"
-    dealer = Dealer(code=code, name=f"测试经销商 {code}", region=region.id, city="上海",
-                    time_zone=time_zone, **dealer_fields)
+    dealer = Dealer(
+        code=code,
+        name=f"测试经销商 {code}",
+        region=region.id,
+        city="上海",
+        time_zone=time_zone,
+        **dealer_fields,
+    )
     await Dealer.insert(dealer)
     fixture = DealerFixture(dealer.id, code, region.id)
     password_hash = _password_hash()
     for role in ("dealer_admin", "service_advisor", "cs_agent"):
         email = f"{role}.{code.lower()}@test.example"
-        user = AppUser(email=email, display_name=f"{role} {code}", password_hash=password_hash,
-                       role=role, dealer=dealer.id, region=region.id)
+        user = AppUser(
+            email=email,
+            display_name=f"{role} {code}",
+            password_hash=password_hash,
+            role=role,
+            dealer=dealer.id,
+            region=region.id,
+        )
         await AppUser.insert(user)
         fixture.users[role] = user.id
         fixture.emails[role] = email
@@ -255,7 +275,8 @@ async def client(database: None) -> AsyncIterator[object]:
 async def bearer_for(test_client: object, email: str) -> dict[str, str]:
     """Headers carrying a bearer token for the user (through the real token endpoint)."""
     response = await test_client.post(  # type: ignore[attr-defined]
-        "/api/v1/auth/token", json={"email": email, "password": PASSWORD},
+        "/api/v1/auth/token",
+        json={"email": email, "password": PASSWORD},
     )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
@@ -267,7 +288,8 @@ async def login_page_session(test_client: object, email: str) -> None:
     token = test_client.cookies.get("dh_csrf")  # type: ignore[attr-defined]
     assert token, page.text
     response = await test_client.post(  # type: ignore[attr-defined]
-        "/login", data={"email": email, "password": PASSWORD, "_csrf_token": token},
+        "/login",
+        data={"email": email, "password": PASSWORD, "_csrf_token": token},
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
-from cachetools import TTLCache
 from argon2.exceptions import InvalidHashError, VerificationError
+from cachetools import TTLCache
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -121,8 +121,11 @@ async def authenticate_password(email: str, password: str, now: datetime | None 
         if locked_until:
             raise LoginRefused("account locked after too many wrong passwords", locked_until)
         raise LoginRefused("wrong e-mail or password")
-    updates: dict[Any, Any] = {AppUser.failed_logins: 0, AppUser.locked_until: None,
-                               AppUser.last_login_at: now}
+    updates: dict[Any, Any] = {
+        AppUser.failed_logins: 0,
+        AppUser.locked_until: None,
+        AppUser.last_login_at: now,
+    }
     if _hasher.check_needs_rehash(user.password_hash):
         updates[AppUser.password_hash] = hash_password(password)
     await AppUser.update(updates).where(AppUser.id == user.id)
@@ -169,8 +172,17 @@ async def user_for_session(user_id: str, version: int, via: str) -> CurrentUser 
     return user
 
 
-_USER_COLUMNS = (AppUser.id, AppUser.email, AppUser.display_name, AppUser.role, AppUser.dealer,
-                 AppUser.region, AppUser.locale, AppUser.is_active, AppUser.session_version)
+_USER_COLUMNS = (
+    AppUser.id,
+    AppUser.email,
+    AppUser.display_name,
+    AppUser.role,
+    AppUser.dealer,
+    AppUser.region,
+    AppUser.locale,
+    AppUser.is_active,
+    AppUser.session_version,
+)
 
 
 async def user_for_token(token: str) -> CurrentUser | None:
@@ -209,8 +221,13 @@ async def create_api_key(
     secret = secrets.token_urlsafe(32)
     async with tenant_scope(tenant_id):
         (row,) = await ApiKey.insert_in_tenant(
-            ApiKey(name=name, prefix=prefix, key_hash=_key_hash(secret), scopes=sorted(scopes),
-                   created_by=created_by)
+            ApiKey(
+                name=name,
+                prefix=prefix,
+                key_hash=_key_hash(secret),
+                scopes=sorted(scopes),
+                created_by=created_by,
+            )
         )
     return IssuedApiKey(row, f"{API_KEY_PREFIX}{tenant_id.hex}{prefix}{secret}")
 
@@ -229,8 +246,12 @@ async def user_for_api_key(presented: str) -> CurrentUser | None:
         return None
     prefix, secret = body[32:40], body[40:]
     async with tenant_scope(tenant_id):
-        row = await ApiKey.objects_in_tenant().where(ApiKey.prefix == prefix).output(
-            load_json=True).first()
+        row = (
+            await ApiKey.objects_in_tenant()
+            .where(ApiKey.prefix == prefix)
+            .output(load_json=True)
+            .first()
+        )
         if row is None or row.revoked_at is not None:
             return None
         if not hmac.compare_digest(row.key_hash, _key_hash(secret)):
@@ -266,7 +287,9 @@ class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
         elif not connection.url.path.startswith("/api/"):
             session = connection.scope.get("session") or {}
             if session.get("user_id"):
-                user = await user_for_session(session["user_id"], int(session.get("v", 0)), "session")
+                user = await user_for_session(
+                    session["user_id"], int(session.get("v", 0)), "session"
+                )
         if user is None:
             raise NotAuthorizedException("sign in, or send a valid bearer token or API key")
         return AuthenticationResult(user=user, auth=user.via)
@@ -303,8 +326,11 @@ oem_admin_only = requires_roles("oem_admin")
 
 async def list_api_keys(tenant_id: uuid.UUID) -> list[ApiKey]:
     async with tenant_scope(tenant_id, write=False):
-        return await ApiKey.objects_in_tenant().order_by(
-            ApiKey.created_at, ascending=False).output(load_json=True)
+        return (
+            await ApiKey.objects_in_tenant()
+            .order_by(ApiKey.created_at, ascending=False)
+            .output(load_json=True)
+        )
 
 
 async def get_api_key(tenant_id: uuid.UUID, api_key_id: uuid.UUID) -> ApiKey | None:

@@ -110,11 +110,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         DATABASE_SCHEMES,
     )
     migration_url = _url(
-        "MIGRATION_DATABASE_URL", env.get("MIGRATION_DATABASE_URL") or database_url,
+        "MIGRATION_DATABASE_URL",
+        env.get("MIGRATION_DATABASE_URL") or database_url,
         DATABASE_SCHEMES,
     )
     if migration_url.split(":")[0] != database_url.split(":")[0]:
-        raise SettingsError("MIGRATION_DATABASE_URL: must use the same database kind as DATABASE_URL")
+        raise SettingsError(
+            "MIGRATION_DATABASE_URL: must use the same database kind as DATABASE_URL"
+        )
     redis_url = env.get("REDIS_URL") or None
     if redis_url:
         _url("REDIS_URL", redis_url, ("redis", "rediss", "unix"))
@@ -142,7 +145,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ),
         login_attempts_per_minute=_int(
             "DEALERHUB_LOGIN_ATTEMPTS_PER_MINUTE",
-            env.get("DEALERHUB_LOGIN_ATTEMPTS_PER_MINUTE", "20"), 1, 1_000_000,
+            env.get("DEALERHUB_LOGIN_ATTEMPTS_PER_MINUTE", "20"),
+            1,
+            1_000_000,
         ),
         redis_namespace=env.get("DEALERHUB_REDIS_NAMESPACE", "dealerhub"),
         otel={k: v for k, v in env.items() if k.startswith("OTEL_")},
@@ -150,12 +155,15 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             "OEM_CHANNEL_ACCOUNTS", env.get("OEM_CHANNEL_ACCOUNTS", "")
         ),
         public_base_url=_url(
-            "PUBLIC_BASE_URL", env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+            "PUBLIC_BASE_URL",
+            env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
             ("http", "https"),
         ).rstrip("/"),
         channel_send_lease_seconds=_int(
             "DEALERHUB_CHANNEL_SEND_LEASE_SECONDS",
-            env.get("DEALERHUB_CHANNEL_SEND_LEASE_SECONDS", "30"), 1, 3600,
+            env.get("DEALERHUB_CHANNEL_SEND_LEASE_SECONDS", "30"),
+            1,
+            3600,
         ),
     )
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
 
 from asyncpg.pool import Pool
+from opentelemetry import trace
 from piccolo.columns import JSON, JSONB, UUID, Timestamptz
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.engine.base import Engine
@@ -26,6 +27,7 @@ from dealerhub.platform.config import Settings
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 TableT = TypeVar("TableT", bound=Table)
+_tracer = trace.get_tracer("dealerhub.db")
 
 
 class LoopPoolPostgresEngine(PostgresEngine):
@@ -73,6 +75,21 @@ class LoopPoolPostgresEngine(PostgresEngine):
             await super().close_connection_pool()
 
 
+class TracedSQLiteEngine(SQLiteEngine):
+    """SQLite with a span per statement: aiosqlite calls `connection.execute`, which the
+    sqlite3 instrumentation (it wraps cursors only) does not see."""
+
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = False) -> Any:
+        with _tracer.start_as_current_span(
+            "sqlite",
+            attributes={
+                "db.system": "sqlite",
+                "db.statement": querystring.__str__()[:2000],
+            },
+        ):
+            return await super().run_querystring(querystring, in_pool=in_pool)
+
+
 def postgres_config(url: str) -> dict[str, Any]:
     """asyncpg connection arguments from a postgresql:// URL."""
     parsed = urlparse(url)
@@ -97,7 +114,7 @@ def make_engine(url: str) -> Engine:
         pool_size = int(parse_qs(urlparse(url).query).get("pool_size", ["20"])[0])
         return LoopPoolPostgresEngine(config=postgres_config(url), pool_size=pool_size)
     path = sqlite_path(url)
-    return SQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+    return TracedSQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
 
 
 def prepare_sqlite(url: str) -> None:

@@ -52,7 +52,9 @@ def consumers_for(event_type: str) -> dict[str, Consumer]:
     return {**_consumers.get("*", {}), **_consumers.get(event_type, {})}
 
 
-async def emit(event_type: str, payload: dict[str, Any], tenant_id: uuid.UUID | None = None) -> uuid.UUID:
+async def emit(
+    event_type: str, payload: dict[str, Any], tenant_id: uuid.UUID | None = None
+) -> uuid.UUID:
     """Write an event in the caller's transaction (inside a tenant scope it takes that tenant)."""
     tid = tenant_id or current_tenant.get()
     row = EventOutbox(tenant_id=tid, event_type=event_type, payload=_jsonable(payload))
@@ -100,7 +102,9 @@ async def relay_once(limit: int = RELAY_BATCH) -> int:
 
 
 async def load_event(event_id: uuid.UUID) -> Event | None:
-    row = await EventOutbox.objects().where(EventOutbox.id == event_id).first()
+    row = (
+        await EventOutbox.objects().where(EventOutbox.id == event_id).output(load_json=True).first()
+    )
     if row is None:
         return None
     return Event(row.id, row.event_type, row.tenant_id, row.payload, row.occurred_at)
@@ -115,10 +119,7 @@ async def handle(event_id: uuid.UUID, consumer_name: str) -> bool:
     fn = consumers_for(event.event_type).get(consumer_name)
     if fn is None:
         return False
-    if event.tenant_id is not None:
-        scope = tenant_scope(event.tenant_id)
-    else:
-        scope = transaction()
+    scope = tenant_scope(event.tenant_id) if event.tenant_id is not None else transaction()
     async with scope:
         done = await EventConsumption.exists().where(
             (EventConsumption.consumer == consumer_name) & (EventConsumption.event_id == event_id)
@@ -133,4 +134,3 @@ async def handle(event_id: uuid.UUID, consumer_name: str) -> bool:
 @actor("events.deliver", max_retries=8)
 async def deliver(event_id: str, consumer_name: str) -> None:
     await handle(uuid.UUID(event_id), consumer_name)
-

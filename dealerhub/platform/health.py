@@ -47,8 +47,9 @@ class HealthController(Controller):
     async def ready(self, request: Request) -> Response[dict[str, object]]:
         """The database and (when configured) Redis answer; 503 names what does not."""
         settings = request.app.state.settings
-        failures = [f for f in await asyncio.gather(check_database(),
-                                                    check_redis(settings.redis_url)) if f]
+        failures = [
+            f for f in await asyncio.gather(check_database(), check_redis(settings.redis_url)) if f
+        ]
         if failures:
             return Response({"status": "unavailable", "failing": failures}, status_code=503)
         return Response({"status": "ready", "failing": []})

@@ -8,6 +8,7 @@ trace context in its options; the actor wrapper restores them around the call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import uuid
@@ -39,7 +40,9 @@ class JobContext(Middleware):
     def actor_options(self) -> set[str]:
         return {CONTEXT_OPTION}
 
-    def before_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: int) -> None:
+    def before_enqueue(
+        self, broker: dramatiq.Broker, message: dramatiq.Message, delay: int
+    ) -> None:
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
         tenant_id = current_tenant.get()
@@ -67,8 +70,9 @@ def _make_broker() -> dramatiq.Broker:
     if settings.redis_url:
         from dramatiq.brokers.redis import RedisBroker
 
-        broker: dramatiq.Broker = RedisBroker(url=settings.redis_url,
-                                              namespace=settings.redis_namespace)
+        broker: dramatiq.Broker = RedisBroker(
+            url=settings.redis_url, namespace=settings.redis_namespace
+        )
     else:
         broker = StubBroker()
         broker.emit_after("process_boot")
@@ -84,8 +88,11 @@ dramatiq.set_broker(broker)
 
 
 async def _run_in_context(
-    name: str, fn: Callable[..., Awaitable[Any]], carrier: dict[str, str],
-    args: tuple[Any, ...], kwargs: dict[str, Any],
+    name: str,
+    fn: Callable[..., Awaitable[Any]],
+    carrier: dict[str, str],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
 ) -> Any:
     token = otel_context.attach(propagate.extract(carrier))
     try:
@@ -98,7 +105,10 @@ async def _run_in_context(
 
 
 def actor(
-    name: str, *, max_retries: int = DEFAULT_MAX_RETRIES, queue_name: str = "default",
+    name: str,
+    *,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    queue_name: str = "default",
     **options: Any,
 ) -> Callable[[Callable[..., Awaitable[Any]]], dramatiq.Actor]:
     """Declare an async actor named `<domain>.<verb>` with a bounded retry count."""
@@ -112,8 +122,13 @@ def actor(
 
         run.__wrapped_async__ = fn  # type: ignore[attr-defined]
         return dramatiq.actor(
-            run, actor_name=name, queue_name=queue_name, max_retries=max_retries,
-            min_backoff=1000, max_backoff=300_000, **options,
+            run,
+            actor_name=name,
+            queue_name=queue_name,
+            max_retries=max_retries,
+            min_backoff=1000,
+            max_backoff=300_000,
+            **options,
         )
 
     return decorate
@@ -157,10 +172,8 @@ async def run_scheduler(stop: asyncio.Event) -> None:
                         await task.fn()
                 except Exception:
                     log.exception("scheduled task %s failed", task.name)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=0.2)
-        except TimeoutError:
-            pass
 
 
 class EmbeddedWorker:

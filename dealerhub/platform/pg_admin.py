@@ -41,8 +41,10 @@ async def create_database(admin_dsn: str, name: str) -> tuple[str, str]:
         await inside.execute((INFRA_SQL / "app_grants.sql").read_text())
     finally:
         await inside.close()
-    return (with_database(admin_dsn, name, "dealerhub_app"),
-            with_database(admin_dsn, name, "dealerhub_owner"))
+    return (
+        with_database(admin_dsn, name, "dealerhub_app"),
+        with_database(admin_dsn, name, "dealerhub_owner"),
+    )
 
 
 async def drop_database(admin_dsn: str, name: str) -> None:

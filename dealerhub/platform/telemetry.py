@@ -76,14 +76,10 @@ def setup(settings: Settings, extra: SpanProcessor | None = None) -> bool:
     if extra is not None:
         provider.add_span_processor(extra)
     trace.set_tracer_provider(provider)
-    if settings.is_postgres:
+    if settings.is_postgres:  # SQLite statements are traced by db.TracedSQLiteEngine
         from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
         AsyncPGInstrumentor().instrument(tracer_provider=provider)
-    else:
-        from opentelemetry.instrumentation.sqlite3 import SQLite3Instrumentor
-
-        SQLite3Instrumentor().instrument(tracer_provider=provider)
     _configured = True
     return True
 

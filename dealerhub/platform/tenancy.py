@@ -86,7 +86,9 @@ async def _tenant_transaction(tid: uuid.UUID, write: bool) -> AsyncIterator[Any]
 
 
 @asynccontextmanager
-async def tenant_scope(tenant_id: uuid.UUID | str, *, write: bool = True) -> AsyncIterator[uuid.UUID]:
+async def tenant_scope(
+    tenant_id: uuid.UUID | str, *, write: bool = True
+) -> AsyncIterator[uuid.UUID]:
     """Run the block as one transaction inside one dealer's data."""
     tid = tenant_id if isinstance(tenant_id, uuid.UUID) else uuid.UUID(str(tenant_id))
     outer = current_tenant.get()

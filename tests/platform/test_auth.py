@@ -35,18 +35,26 @@ async def test_session_cookie_flags(client, dealer_a) -> None:
     page = await client.get("/login")
     token = client.cookies.get("dh_csrf")
     response = await client.post(
-        "/login", data={"email": dealer_a.emails["cs_agent"], "password": PASSWORD,
-                        "_csrf_token": token}, follow_redirects=False)
-    set_cookie = [v for k, v in response.headers.multi_items() if k == "set-cookie"
-                  and v.startswith("dh_session=")]
+        "/login",
+        data={"email": dealer_a.emails["cs_agent"], "password": PASSWORD, "_csrf_token": token},
+        follow_redirects=False,
+    )
+    set_cookie = [
+        v
+        for k, v in response.headers.multi_items()
+        if k == "set-cookie" and v.startswith("dh_session=")
+    ]
     assert set_cookie and "HttpOnly" in set_cookie[0] and "SameSite=lax" in set_cookie[0]
     assert page.status_code == 200
 
 
 async def test_login_form_without_csrf_token_is_refused(client, dealer_a) -> None:
     await client.get("/login")
-    response = await client.post("/login", data={"email": dealer_a.emails["cs_agent"],
-                                                 "password": PASSWORD}, follow_redirects=False)
+    response = await client.post(
+        "/login",
+        data={"email": dealer_a.emails["cs_agent"], "password": PASSWORD},
+        follow_redirects=False,
+    )
     assert response.status_code == 403
 
 
@@ -60,8 +68,9 @@ async def test_session_id_changes_at_login(client, dealer_a) -> None:
 async def test_logout_invalidates_the_session(client, dealer_a) -> None:
     await login_page_session(client, dealer_a.emails["cs_agent"])
     stolen = client.cookies.get("dh_session")
-    response = await client.post("/logout", headers={"x-csrftoken": client.cookies.get("dh_csrf")},
-                                 follow_redirects=False)
+    response = await client.post(
+        "/logout", headers={"x-csrftoken": client.cookies.get("dh_csrf")}, follow_redirects=False
+    )
     assert response.status_code == 303
     client.cookies.set("dh_session", stolen, domain="testserver.local")
     again = await client.get("/", follow_redirects=False)
@@ -71,7 +80,9 @@ async def test_logout_invalidates_the_session(client, dealer_a) -> None:
 async def test_ten_wrong_passwords_lock_the_account_for_15_minutes(client, dealer_a) -> None:
     email = dealer_a.emails["service_advisor"]
     for _ in range(auth.MAX_FAILED_LOGINS):
-        response = await client.post("/api/v1/auth/token", json={"email": email, "password": "nope-nope-1"})
+        response = await client.post(
+            "/api/v1/auth/token", json={"email": email, "password": "nope-nope-1"}
+        )
         assert response.status_code == 401
     refused = await client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
     assert refused.status_code == 401
@@ -86,12 +97,20 @@ async def test_login_is_rate_limited(database, dealer_a) -> None:
     from dealerhub.app import create_app
     from dealerhub.platform.config import get_settings
 
-    settings = dataclasses.replace(get_settings(), login_attempts_per_minute=3,
-                                   redis_namespace=f"rate-limit-test-{uuid.uuid4().hex}")
+    settings = dataclasses.replace(
+        get_settings(),
+        login_attempts_per_minute=3,
+        redis_namespace=f"rate-limit-test-{uuid.uuid4().hex}",
+    )
     async with AsyncTestClient(app=create_app(settings, embedded_jobs=False)) as limited:
-        codes = [(await limited.post("/api/v1/auth/token",
-                                     json={"email": "x@y.example", "password": "wrong-pass-1"})).status_code
-                 for _ in range(4)]
+        codes = [
+            (
+                await limited.post(
+                    "/api/v1/auth/token", json={"email": "x@y.example", "password": "wrong-pass-1"}
+                )
+            ).status_code
+            for _ in range(4)
+        ]
     assert codes[:3] == [401, 401, 401]
     assert codes[3] == 429
 
@@ -101,13 +120,16 @@ async def test_bearer_token_and_me(client, dealer_a) -> None:
     me = await client.get("/api/v1/me", headers=headers)
     assert me.status_code == 200
     assert me.json()["dealer_id"] == str(dealer_a.id)
-    assert (await client.get("/api/v1/me", headers={"Authorization": "Bearer forged"})).status_code == 401
+    assert (
+        await client.get("/api/v1/me", headers={"Authorization": "Bearer forged"})
+    ).status_code == 401
 
 
 async def test_api_key_shown_once_hashed_scoped_and_revocable(client, dealer_a) -> None:
     headers = await bearer_for(client, dealer_a.emails["dealer_admin"])
-    created = await client.post("/api/v1/api-keys", json={"name": "DMS", "scopes": ["read"]},
-                                headers=headers)
+    created = await client.post(
+        "/api/v1/api-keys", json={"name": "DMS", "scopes": ["read"]}, headers=headers
+    )
     assert created.status_code == 201, created.text
     key = created.json()["key"]
     listed = await client.get("/api/v1/api-keys", headers=headers)
@@ -125,8 +147,9 @@ async def test_api_key_shown_once_hashed_scoped_and_revocable(client, dealer_a) 
 
 async def test_unknown_scope_is_a_named_400(client, dealer_a) -> None:
     headers = await bearer_for(client, dealer_a.emails["dealer_admin"])
-    response = await client.post("/api/v1/api-keys", json={"name": "x", "scopes": ["root"]},
-                                 headers=headers)
+    response = await client.post(
+        "/api/v1/api-keys", json={"name": "x", "scopes": ["root"]}, headers=headers
+    )
     assert response.status_code == 400
     assert "scopes" in response.text
 
@@ -140,7 +163,8 @@ async def test_state_changes_are_audited(client, dealer_a) -> None:
     headers = await bearer_for(client, dealer_a.emails["dealer_admin"])
     await client.post("/api/v1/api-keys", json={"name": "audited"}, headers=headers)
     rows = await AuditLog.objects().where(
-        (AuditLog.user_id == dealer_a.users["dealer_admin"]) & (AuditLog.target == "/api/v1/api-keys")
+        (AuditLog.user_id == dealer_a.users["dealer_admin"])
+        & (AuditLog.target == "/api/v1/api-keys")
     )
     assert rows and rows[0].tenant_id == dealer_a.id and rows[0].status_code == 201
     assert rows[0].action == "POST"
@@ -163,11 +187,17 @@ async def test_bad_bodies_name_the_field(client, dealer_a, body, field) -> None:
 
 async def test_malformed_json_and_oversized_bodies(client, dealer_a) -> None:
     headers = await bearer_for(client, dealer_a.emails["dealer_admin"])
-    bad = await client.post("/api/v1/api-keys", content=b"{not json",
-                            headers={**headers, "content-type": "application/json"})
+    bad = await client.post(
+        "/api/v1/api-keys",
+        content=b"{not json",
+        headers={**headers, "content-type": "application/json"},
+    )
     assert bad.status_code == 400
-    huge = await client.post("/api/v1/api-keys", content=b"x" * (1024 * 1024 + 10),
-                             headers={**headers, "content-type": "application/json"})
+    huge = await client.post(
+        "/api/v1/api-keys",
+        content=b"x" * (1024 * 1024 + 10),
+        headers={**headers, "content-type": "application/json"},
+    )
     assert huge.status_code == 413
 
 

@@ -60,8 +60,15 @@ class ApiKeyCreated(ApiKeyRead):
 
 
 def _api_key_read(row: ApiKey) -> ApiKeyRead:
-    return ApiKeyRead(row.id, row.name, row.prefix, list(row.scopes), row.created_at,
-                      row.revoked_at, row.last_used_at)
+    return ApiKeyRead(
+        row.id,
+        row.name,
+        row.prefix,
+        list(row.scopes),
+        row.created_at,
+        row.revoked_at,
+        row.last_used_at,
+    )
 
 
 class AuthApiController(Controller):
@@ -81,8 +88,9 @@ class AuthApiController(Controller):
     @get("/me")
     async def me(self, request: Request) -> MeRead:
         user: CurrentUser = request.user
-        return MeRead(user.id, user.email, user.display_name, user.role, user.tenant_id,
-                      user.locale)
+        return MeRead(
+            user.id, user.email, user.display_name, user.role, user.tenant_id, user.locale
+        )
 
 
 class ApiKeyController(Controller):
@@ -99,8 +107,9 @@ class ApiKeyController(Controller):
     @post("/")
     async def create_key(self, request: Request, data: ApiKeyCreate) -> ApiKeyCreated:
         try:
-            issued = await auth.create_api_key(request.user.tenant_id, data.name, data.scopes,
-                                               request.user.id)
+            issued = await auth.create_api_key(
+                request.user.tenant_id, data.name, data.scopes, request.user.id
+            )
         except ValueError as error:
             raise ValidationException(
                 str(error), extra=[{"key": "scopes", "message": str(error)}]

@@ -20,8 +20,9 @@ class NavItem:
 _items: list[NavItem] = []
 
 
-def register_nav(area: str, href: str, label: str, roles: set[str] | frozenset[str],
-                 order: int = 100) -> None:
+def register_nav(
+    area: str, href: str, label: str, roles: set[str] | frozenset[str], order: int = 100
+) -> None:
     if any(item.href == href for item in _items):
         return
     _items.append(NavItem(area, href, label, frozenset(roles), order))
@@ -47,13 +48,20 @@ class DashboardTile:
 _tiles: list[DashboardTile] = []
 
 
-def register_tile(area: str, href: str, label: str, roles: set[str] | frozenset[str],
-                  value: Callable[[CurrentUser], Awaitable[str | int]], order: int = 100) -> None:
+def register_tile(
+    area: str,
+    href: str,
+    label: str,
+    roles: set[str] | frozenset[str],
+    value: Callable[[CurrentUser], Awaitable[str | int]],
+    order: int = 100,
+) -> None:
     """A component's figure on a role's dashboard."""
     _tiles.append(DashboardTile(area, href, label, frozenset(roles), value, order))
 
 
 async def tiles_for(area: str, user: CurrentUser) -> list[dict[str, str | int]]:
-    chosen = sorted((t for t in _tiles if t.area == area and user.role in t.roles),
-                    key=lambda t: t.order)
+    chosen = sorted(
+        (t for t in _tiles if t.area == area and user.role in t.roles), key=lambda t: t.order
+    )
     return [{"href": t.href, "label": t.label, "value": await t.value(user)} for t in chosen]

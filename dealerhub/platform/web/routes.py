@@ -53,7 +53,8 @@ class ShellController(Controller):
 
     @post("/login", exclude_from_auth=True, include_in_schema=False)
     async def login(
-        self, request: Request,
+        self,
+        request: Request,
         data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Any:
         request.scope[AUDIT_ACTOR_KEY] = data.email[:254]  # type: ignore[literal-required]
@@ -61,10 +62,19 @@ class ShellController(Controller):
         try:
             user = await auth.authenticate_password(data.email, data.password)
         except auth.LoginRefused as refused:
-            message = _("Account locked after too many wrong passwords. Try again later.") \
-                if refused.locked_until else _("Wrong e-mail or password.")
-            return page(request, "login.html", status_code=401, error=message,
-                        email=data.email, next=safe_next(data.next, ""))
+            message = (
+                _("Account locked after too many wrong passwords. Try again later.")
+                if refused.locked_until
+                else _("Wrong e-mail or password.")
+            )
+            return page(
+                request,
+                "login.html",
+                status_code=401,
+                error=message,
+                email=data.email,
+                next=safe_next(data.next, ""),
+            )
         await rotate_session(request, request.app.state.session_config)
         request.set_session({"user_id": str(user.id), "v": user.session_version})
         current = auth._to_current(user)
@@ -79,8 +89,9 @@ class ShellController(Controller):
     async def switch_language(self, code: str, next: str | None = None) -> Response:
         response = Redirect(safe_next(next, "/"), status_code=303)
         if code in LOCALES:
-            response.set_cookie(LOCALE_COOKIE, code, max_age=365 * 86400, samesite="lax",
-                                httponly=True)
+            response.set_cookie(
+                LOCALE_COOKIE, code, max_age=365 * 86400, samesite="lax", httponly=True
+            )
         return response
 
     @get("/", include_in_schema=False)
@@ -88,8 +99,12 @@ class ShellController(Controller):
         user: CurrentUser = request.user
         if user.is_oem:
             return Redirect("/hq", status_code=303)
-        return page(request, "dashboard.html", tiles=await tiles_for("dealer", user),
-                    scope_name=await dealer_name(user.tenant_id))
+        return page(
+            request,
+            "dashboard.html",
+            tiles=await tiles_for("dealer", user),
+            scope_name=await dealer_name(user.tenant_id),
+        )
 
     @get("/hq", include_in_schema=False)
     async def hq_dashboard(self, request: Request) -> Any:
@@ -97,5 +112,9 @@ class ShellController(Controller):
         if not user.is_oem:
             return Redirect("/", status_code=303)
         _ = gettext_for(request_locale(request))
-        return page(request, "dashboard.html", tiles=await tiles_for("hq", user),
-                    scope_name=_("National view"))
+        return page(
+            request,
+            "dashboard.html",
+            tiles=await tiles_for("hq", user),
+            scope_name=_("National view"),
+        )

@@ -1,0 +1,83 @@
+"""The outbox, the relay, idempotent consumers, and jobs carrying tenant and trace context."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from dealerhub.platform import events, jobs, telemetry
+from dealerhub.platform.config import get_settings
+from dealerhub.platform.tables import ApiKey, EventOutbox
+from dealerhub.platform.tenancy import current_tenant, tenant_scope
+
+pytestmark = pytest.mark.anyio
+seen: list[tuple[str, uuid.UUID | None]] = []
+job_context: dict[str, object] = {}
+
+
+@events.consumer("test.happened", "tests.record")
+async def record(event: events.Event) -> None:
+    seen.append((event.payload["marker"], current_tenant.get()))
+
+
+@jobs.actor("tests.capture_context", max_retries=0)
+async def capture_context(marker: str) -> None:
+    span = trace.get_current_span()
+    job_context[marker] = (
+        format(span.get_span_context().trace_id, "032x"),
+        dict(span.attributes or {}),
+    )
+
+
+async def test_event_reaches_its_consumer_once_inside_the_tenant(dealer_a, jobs_worker) -> None:
+    marker = uuid.uuid4().hex
+    async with tenant_scope(dealer_a.id):
+        event_id = await events.emit("test.happened", {"marker": marker})
+    while await events.relay_once():
+        pass
+    jobs_worker.drain()
+    assert (marker, dealer_a.id) in seen
+    # a redelivery (at-least-once) has no second effect
+    assert await events.handle(event_id, "tests.record") is False
+    assert [s for s in seen if s[0] == marker] == [(marker, dealer_a.id)]
+    row = await EventOutbox.objects().where(EventOutbox.id == event_id).first()
+    assert row.published_at is not None and row.tenant_id == dealer_a.id
+
+
+async def test_a_rolled_back_change_leaves_no_event(dealer_a) -> None:
+    marker = uuid.uuid4().hex
+    with pytest.raises(RuntimeError):
+        async with tenant_scope(dealer_a.id):
+            await events.emit("test.happened", {"marker": marker})
+            raise RuntimeError("the change failed")
+    rows = await EventOutbox.select(EventOutbox.payload).where(
+        EventOutbox.event_type == "test.happened"
+    )
+    assert all(marker not in str(row["payload"]) for row in rows)
+
+
+async def test_jobs_carry_trace_and_tenant(dealer_a, jobs_worker) -> None:
+    exporter = InMemorySpanExporter()
+    telemetry.setup(get_settings(), extra=SimpleSpanProcessor(exporter))
+    tracer = trace.get_tracer("tests")
+    marker = uuid.uuid4().hex
+    with tracer.start_as_current_span("request") as parent:
+        async with tenant_scope(dealer_a.id):
+            await ApiKey.count_in_tenant()
+            capture_context.send(marker)
+        trace_id = format(parent.get_span_context().trace_id, "032x")
+    jobs_worker.drain()
+    job_trace, attributes = job_context[marker]
+    assert job_trace == trace_id
+    assert attributes["dealerhub.tenant_id"] == str(dealer_a.id)
+    sql_spans = [
+        s
+        for s in exporter.get_finished_spans()
+        if s.attributes.get("db.system") in {"sqlite", "postgresql"}
+        and s.attributes.get("dealerhub.tenant_id") == str(dealer_a.id)
+    ]
+    assert sql_spans, "no SQL span inside the tenant scope carried the tenant id"

@@ -1,0 +1,86 @@
+"""Tenant scope, the helpers that add the tenant filter, and PostgreSQL's row-level security."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from dealerhub.platform import db
+from dealerhub.platform.auth import create_api_key
+from dealerhub.platform.tables import ApiKey
+from dealerhub.platform.tenancy import NoTenantScope, tenant_scope
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_helpers_filter_by_the_current_tenant(dealer_a, dealer_b) -> None:
+    await create_api_key(dealer_a.id, "a", ["read"], None)
+    await create_api_key(dealer_b.id, "b", ["read"], None)
+    async with tenant_scope(dealer_a.id, write=False):
+        rows = await ApiKey.select_in_tenant(ApiKey.tenant_id, ApiKey.name)
+    assert rows and {row["tenant_id"] for row in rows} == {dealer_a.id}
+
+
+async def test_helpers_refuse_to_run_outside_a_scope(database) -> None:
+    with pytest.raises(NoTenantScope):
+        ApiKey.select_in_tenant()
+
+
+async def test_a_scope_cannot_nest_another_tenant(dealer_a, dealer_b) -> None:
+    with pytest.raises(NoTenantScope):
+        async with tenant_scope(dealer_a.id), tenant_scope(dealer_b.id):
+            pass
+
+
+async def test_get_in_tenant_does_not_find_another_tenants_row(dealer_a, dealer_b) -> None:
+    issued = await create_api_key(dealer_b.id, "b", ["read"], None)
+    async with tenant_scope(dealer_a.id, write=False):
+        assert await ApiKey.get_in_tenant(issued.api_key.id) is None
+        assert await ApiKey.get_in_tenant("not-a-uuid") is None
+    async with tenant_scope(dealer_b.id, write=False):
+        assert (await ApiKey.get_in_tenant(issued.api_key.id)).name == "b"
+
+
+@pytest.mark.postgres
+async def test_rls_filters_a_query_that_forgot_the_tenant_filter(dealer_a, dealer_b) -> None:
+    await create_api_key(dealer_a.id, "a", ["read"], None)
+    await create_api_key(dealer_b.id, "b", ["read"], None)
+    async with tenant_scope(dealer_a.id, write=False):
+        unfiltered = await ApiKey.select(ApiKey.tenant_id)  # deliberately no tenant filter
+        raw = await db.fetch("select tenant_id from api_key")
+    assert unfiltered and {row["tenant_id"] for row in unfiltered} == {dealer_a.id}
+    assert {row["tenant_id"] for row in raw} == {dealer_a.id}
+
+
+@pytest.mark.postgres
+async def test_rls_fails_closed_without_a_tenant(dealer_a) -> None:
+    await create_api_key(dealer_a.id, "a", ["read"], None)
+    assert await ApiKey.select(ApiKey.id) == []  # no scope: nothing, not everything
+    # the pooled connection that just ran a scope reads '' for the setting: still nothing
+    async with tenant_scope(dealer_a.id, write=False):
+        pass
+    assert await db.fetch("select id from api_key") == []
+
+
+@pytest.mark.postgres
+async def test_rls_refuses_writing_into_another_tenant(dealer_a, dealer_b) -> None:
+    with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
+        async with tenant_scope(dealer_a.id):
+            await ApiKey.insert(
+                ApiKey(tenant_id=dealer_b.id, name="smuggled", prefix="p", key_hash="h")
+            )
+    async with tenant_scope(dealer_b.id, write=False):
+        assert not await ApiKey.select_in_tenant().where(ApiKey.name == "smuggled")
+
+
+@pytest.mark.postgres
+async def test_app_role_owns_nothing_and_cannot_bypass_rls(database) -> None:
+    rows = await db.fetch(
+        "select rolsuper, rolbypassrls from pg_roles where rolname = current_user"
+    )
+    assert rows == [{"rolsuper": False, "rolbypassrls": False}]
+    owned = await db.fetch(
+        "select count(*) as n from pg_tables where schemaname = 'public' "
+        "and tableowner = current_user"
+    )
+    assert owned[0]["n"] == 0
