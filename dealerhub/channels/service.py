@@ -5,7 +5,10 @@
 - events emitted: `message.sent`, `message.delivered`, `message.failed`, `message.replied`
   (payload: message_id, customer_id, channel, purpose, related, and for replies only the
   classification "stop" / "digit:N" / "other"), `sms.reply_digit` (message_id, customer_id,
-  digit, related).
+  digit, related);
+- third parties' inbound webhooks are announced as `inbound.call_outcome` /
+  `inbound.repair_order` / `inbound.other` (source_id, receipt_id, type); read the payload
+  with `get_inbound_receipt(tenant_id, receipt_id)`.
 """
 
 from dealerhub.channels.messages.schemas import MessageDetail, MessageRead
@@ -23,6 +26,7 @@ from dealerhub.channels.messages.templates import (
     register_template,
 )
 from dealerhub.channels.plugin import Channel
+from dealerhub.channels.webhooks.service import get_inbound_receipt
 
 __all__ = [
     "Channel",
@@ -34,6 +38,7 @@ __all__ = [
     "TemplateVariableMissing",
     "enqueue_message",
     "enqueue_staff_alert",
+    "get_inbound_receipt",
     "get_message",
     "list_messages",
     "register_template",

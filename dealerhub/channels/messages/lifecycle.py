@@ -20,6 +20,7 @@ from opentelemetry import trace
 
 from dealerhub.channels.credentials import service as credentials
 from dealerhub.channels.credentials.service import Account
+from dealerhub.channels.jsonb import loaded
 from dealerhub.channels.messages.service import address_hash
 from dealerhub.channels.messages.tables import ChannelOutbox, Message, MessageStatusChange
 from dealerhub.channels.plugin import (
@@ -50,7 +51,7 @@ DIGIT = re.compile(r"^\s*(\d{1,2})\s*[.。!！]?\s*$")
 
 def _ids(row: Message) -> dict[str, Any]:
     return {"message_id": row.id, "customer_id": row.customer_id, "channel": row.channel,
-            "purpose": row.purpose, "related": row.related or {}}
+            "purpose": row.purpose, "related": loaded(row.related, {})}
 
 
 async def _change(row: Message, status: str, at: datetime, detail: str = "",
@@ -165,7 +166,7 @@ async def _record(item: Claimed, now: datetime) -> None:
         await ChannelOutbox.update({ChannelOutbox.due_at: due, ChannelOutbox.dispatched_at: None}
                                    ).where(outbox)
         return
-    plan = list(row.plan or [])
+    plan = list(loaded(row.plan, []))
     if plan:
         medium, channel, address = plan.pop(0)
         await MessageStatusChange.insert_in_tenant(MessageStatusChange(
@@ -331,7 +332,7 @@ async def _apply_reply(row: Message, event: CallbackEvent, at: datetime) -> bool
     elif reply_class.startswith("digit:"):
         await events.emit("sms.reply_digit", {
             "message_id": row.id, "customer_id": row.customer_id,
-            "digit": int(reply_class.split(":")[1]), "related": row.related or {}})
+            "digit": int(reply_class.split(":")[1]), "related": loaded(row.related, {})})
     return True
 
 

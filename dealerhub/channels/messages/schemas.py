@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from dealerhub.channels.jsonb import loaded
 from dealerhub.channels.messages.tables import Message, MessageStatusChange
 
 
@@ -54,13 +55,19 @@ class MessageDetail(MessageRead):
 _READ_FIELDS = [f for f in MessageRead.__struct_fields__]
 
 
+def _fields(row: Message) -> dict[str, Any]:
+    values = {name: getattr(row, name) for name in _READ_FIELDS}
+    values["related"] = loaded(row.related, {})
+    return values
+
+
 def message_read(row: Message) -> MessageRead:
-    return MessageRead(**{name: getattr(row, name) for name in _READ_FIELDS})
+    return MessageRead(**_fields(row))
 
 
 def message_detail(row: Message, changes: list[MessageStatusChange]) -> MessageDetail:
     return MessageDetail(
-        **{name: getattr(row, name) for name in _READ_FIELDS},
+        **_fields(row),
         subject=row.subject, body=row.body, html=row.html, to_address=mask(row.to_address),
         timeline=[StatusChangeRead(c.status, c.channel, c.detail, c.at) for c in changes],
     )

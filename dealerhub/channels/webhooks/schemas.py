@@ -8,6 +8,7 @@ from typing import Annotated
 
 import msgspec
 
+from dealerhub.channels.jsonb import loaded
 from dealerhub.channels.webhooks.tables import (
     InboundSource,
     WebhookAttempt,
@@ -91,8 +92,8 @@ class InboundAccepted(msgspec.Struct):
 
 
 def endpoint_read(row: WebhookEndpoint) -> EndpointRead:
-    return EndpointRead(row.id, row.url, row.description, list(row.event_types), row.enabled,
-                        row.disabled_reason, row.disabled_at, row.failing_since, row.created_at)
+    return EndpointRead(row.id, row.url, row.description, list(loaded(row.event_types, [])),
+                        row.enabled, row.disabled_reason, row.disabled_at, row.failing_since, row.created_at)
 
 
 def delivery_read(row: WebhookDelivery) -> DeliveryRead:

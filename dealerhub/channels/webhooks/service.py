@@ -22,6 +22,7 @@ from typing import Any
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from dealerhub.channels.credentials import crypto
+from dealerhub.channels.jsonb import loaded
 from dealerhub.channels.messages.templates import TemplateText, register_template
 from dealerhub.channels.webhooks import http
 from dealerhub.channels.webhooks.tables import (
@@ -175,7 +176,8 @@ async def fan_out(event: events.Event) -> None:
     )
     now = datetime.now(UTC)
     for endpoint in endpoints:
-        if "*" not in endpoint.event_types and event.event_type not in endpoint.event_types:
+        subscribed = loaded(endpoint.event_types, [])
+        if "*" not in subscribed and event.event_type not in subscribed:
             continue
         (delivery,) = await WebhookDelivery.insert_in_tenant(WebhookDelivery(
             endpoint_id=endpoint.id, event_id=event.id, event_type=event.event_type,
@@ -237,7 +239,7 @@ async def attempt_delivery(tenant_id: uuid.UUID | str, delivery_id: uuid.UUID | 
             return "failed"
         secret = crypto.decrypt(endpoint.secret)["secret"]
     result = await http.signed_post(endpoint.url, secret, f"msg_{delivery.id.hex}",
-                                    delivery.payload)
+                                    loaded(delivery.payload, {}))
     now = datetime.now(UTC)
     attempts = delivery.attempts + 1
     async with tenant_scope(tenant_id):
