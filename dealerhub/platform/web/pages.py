@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request
+from litestar.enums import MediaType
 from litestar.response import Template
 
 from dealerhub.platform.auth import CurrentUser
@@ -31,6 +32,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     return Template(
         template_name=template,
         status_code=status_code,
+        media_type=MediaType.HTML,
         context={
             "_": gettext_for(locale),
             "locale": locale,
