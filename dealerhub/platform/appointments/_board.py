@@ -114,24 +114,16 @@ async def calendar_ics(tenant_id: uuid.UUID, start: datetime, end: datetime) -> 
     return calendar.to_ical()
 
 
-@dataclass(frozen=True)
-class TimelineItem:
-    at: datetime
-    kind: str
-    title: str
-    detail: str
-    ref: str
-
-
 async def timeline_entries(tenant_id: uuid.UUID, customer_id: uuid.UUID,
-                           limit: int) -> list[TimelineItem]:
+                           limit: int) -> list[ports.TimelineEntry]:
     async with tenant_scope(tenant_id, write=False):
         rows = await Appointment.select_in_tenant(
             Appointment.id, Appointment.starts_at, Appointment.status, Appointment.job_codes,
         ).where(Appointment.customer_id == customer_id).order_by(
             Appointment.starts_at, ascending=False).limit(limit).output(load_json=True)
-    return [TimelineItem(row["starts_at"], "appointment", f"Appointment ({row['status']})",
-                         " + ".join(row["job_codes"]), f"/appointments/{row['id']}")
+    return [ports.TimelineEntry(at=row["starts_at"], kind="appointment", title="Appointment",
+                                detail=" + ".join(row["job_codes"]),
+                                href=f"/appointments/{row['id']}", status=row["status"])
             for row in rows]
 
 

@@ -12,7 +12,7 @@ import hashlib
 import sqlite3
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import asyncpg
@@ -22,6 +22,7 @@ from dealerhub.platform import events
 from dealerhub.platform.appointments import _ports as ports
 from dealerhub.platform.appointments._availability import (
     Assignment,
+    Availability,
     Need,
     NotFoundError,
     assign,
@@ -30,16 +31,23 @@ from dealerhub.platform.appointments._availability import (
     choose_advisor,
     customer_context,
     earliest_start,
+    find_slots,
     load_busy,
     need_for,
     pickup_point,
     pickup_terms,
 )
-from dealerhub.platform.appointments._capacity import Capacity, CapacityError, load_capacity
+from dealerhub.platform.appointments._capacity import (
+    Capacity,
+    CapacityError,
+    capacity,
+    load_capacity,
+)
 from dealerhub.platform.appointments._reminders import cancel_reminders, schedule_reminders
 from dealerhub.platform.appointments.schemas import (
     AppointmentCreate,
     AppointmentRead,
+    AvailabilityQuery,
     appointment_read,
 )
 from dealerhub.platform.appointments.tables import Appointment, Hold, IdempotencyKey
@@ -314,6 +322,20 @@ async def change_status(tenant_id: uuid.UUID, appointment_id: uuid.UUID, status:
         if row is None:
             return None
         return await _transition(row, status, now or datetime.now(UTC))
+
+
+async def reschedule_options(tenant_id: uuid.UUID, appointment_id: uuid.UUID, day: date,
+                             now: datetime | None = None) -> Availability | None:
+    """Slots for moving an appointment, from the start of a local day to the next."""
+    row = await get_appointment(tenant_id, appointment_id)
+    if row is None:
+        return None
+    cap = await capacity(tenant_id)
+    return await find_slots(tenant_id, AvailabilityQuery(
+        vehicle_id=row.vehicle_id, preferred_at=datetime.combine(day, time(0), tzinfo=cap.zone),
+        job_codes=list(row.job_codes), loaner=row.loaner, pickup=row.pickup, mobile=row.mobile,
+        rework=row.rework, pickup_latitude=row.intake.get("pickup_latitude"),
+        pickup_longitude=row.intake.get("pickup_longitude"), limit=200), now=now)
 
 
 def repair_order_intake(row: Appointment) -> dict[str, Any]:

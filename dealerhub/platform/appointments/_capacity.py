@@ -82,6 +82,7 @@ class Tech:
 @dataclass(frozen=True)
 class Capacity:
     tenant_id: uuid.UUID
+    name: str
     zone: ZoneInfo
     latitude: float | None
     longitude: float | None
@@ -143,7 +144,8 @@ def _job(row: dict[str, Any]) -> Job:
 
 async def load_capacity(tenant_id: uuid.UUID) -> Capacity:
     """The snapshot; call inside the caller's tenant scope."""
-    dealer = await Dealer.select(Dealer.time_zone, Dealer.latitude, Dealer.longitude).where(
+    dealer = await Dealer.select(Dealer.name, Dealer.time_zone, Dealer.latitude,
+                                 Dealer.longitude).where(
         Dealer.id == tenant_id).first()
     if dealer is None:
         raise LookupError(f"no dealer {tenant_id}")
@@ -160,8 +162,8 @@ async def load_capacity(tenant_id: uuid.UUID) -> Capacity:
     for row in resources:
         by_kind.setdefault(row["kind"], []).append(row["id"])
     return Capacity(
-        tenant_id=tenant_id, zone=ZoneInfo(dealer["time_zone"]), latitude=dealer["latitude"],
-        longitude=dealer["longitude"],
+        tenant_id=tenant_id, name=dealer["name"], zone=ZoneInfo(dealer["time_zone"]),
+        latitude=dealer["latitude"], longitude=dealer["longitude"],
         hours=parse_hours(settings.get("opening_hours", DEFAULT_HOURS)),
         slot=timedelta(minutes=settings.get("slot_minutes", 15)),
         buffer=timedelta(minutes=settings.get("buffer_minutes", 15)),

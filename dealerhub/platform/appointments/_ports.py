@@ -1,7 +1,9 @@
-"""What appointments needs from other components, reached only through their `service.py`.
+"""What appointments needs from other components, reached only through their service
+modules: the customer base (vehicles, declined work, advisors, repair orders), the channels
+(reminder messages) and the customer timeline.
 
-Kept in one place so the rest of the module reads as appointments logic, and so each
-dependency on the customer base and the channels is visible at a glance.
+Kept in one place so the rest of the module reads as appointments logic and each
+dependency is visible at a glance.
 """
 
 from __future__ import annotations
@@ -13,18 +15,13 @@ from typing import Any
 
 import msgspec
 
-
-def as_dict(value: Any) -> dict[str, Any]:
-    """A plain, JSON-ready dict from another component's struct or dataclass."""
-    if isinstance(value, msgspec.Struct):
-        raw = msgspec.structs.asdict(value)
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        raw = dataclasses.asdict(value)
-    elif isinstance(value, dict):
-        raw = dict(value)
-    else:
-        raw = {k: v for k, v in vars(value).items() if not k.startswith("_")}
-    return msgspec.to_builtins(raw, builtin_types=(), str_keys=True)
+from dealerhub.channels import service as channels
+from dealerhub.tenants.customers import timeline
+from dealerhub.tenants.repair_orders import service as repair_orders
+from dealerhub.tenants.repair_orders.schemas import RepairOrderOpen
+from dealerhub.tenants.staff import service as staff
+from dealerhub.tenants.vehicles import service as vehicles
+from dealerhub.tenants.vehicles.schemas import VehicleRead
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,29 +35,30 @@ class VehicleFacts:
     open_recalls: list[str]
 
 
-async def vehicle(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> VehicleFacts | None:
-    from dealerhub.tenants.vehicles import service as vehicles
+def _facts(found: VehicleRead) -> VehicleFacts:
+    return VehicleFacts(id=found.id, customer_id=found.customer_id, vin=found.vin,
+                        plate=found.plate or "", model_code=found.model_code or "",
+                        purchase_date=found.purchase_date,
+                        open_recalls=list(found.open_recalls))
 
+
+async def vehicle(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> VehicleFacts | None:
     found = await vehicles.get_vehicle(tenant_id, vehicle_id)
-    if found is None:
-        return None
-    return VehicleFacts(
-        id=found.id, customer_id=found.customer_id, vin=found.vin or "",
-        plate=getattr(found, "plate", "") or "", model_code=getattr(found, "model_code", "") or "",
-        purchase_date=getattr(found, "purchase_date", None),
-        open_recalls=list(getattr(found, "open_recalls", None) or []),
-    )
+    return None if found is None else _facts(found)
+
+
+async def customer_vehicles(tenant_id: uuid.UUID, customer_id: uuid.UUID) -> list[VehicleFacts]:
+    return [_facts(found)
+            for found in await vehicles.list_vehicles_for_customer(tenant_id, customer_id)]
 
 
 async def declined_work(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> list[dict[str, Any]]:
-    from dealerhub.tenants.repair_orders import service as repair_orders
-
-    return [as_dict(item) for item in await repair_orders.declined_work(tenant_id, vehicle_id)]
+    """Declined lines as JSON-ready dicts (they are stored on the appointment as offered)."""
+    return [msgspec.to_builtins(dataclasses.asdict(item))
+            for item in await repair_orders.declined_work(tenant_id, vehicle_id)]
 
 
 async def last_advisor(tenant_id: uuid.UUID, customer_id: uuid.UUID) -> uuid.UUID | None:
-    from dealerhub.tenants.repair_orders import service as repair_orders
-
     return await repair_orders.last_advisor(tenant_id, customer_id)
 
 
@@ -71,8 +69,6 @@ class Advisor:
 
 
 async def advisors(tenant_id: uuid.UUID) -> list[Advisor]:
-    from dealerhub.tenants.staff import service as staff
-
     rows = await staff.list_staff(tenant_id, kind="service_advisor")
     return [Advisor(row.id, row.name) for row in rows if row.active]
 
@@ -81,9 +77,6 @@ async def open_repair_order(tenant_id: uuid.UUID, *, vehicle_id: uuid.UUID,
                             customer_id: uuid.UUID, advisor_staff_id: uuid.UUID | None,
                             opened_at: datetime, mileage_km: int | None, ro_type: str,
                             intake: dict[str, Any], appointment_id: uuid.UUID) -> uuid.UUID:
-    from dealerhub.tenants.repair_orders import service as repair_orders
-    from dealerhub.tenants.repair_orders.schemas import RepairOrderOpen
-
     opened = await repair_orders.open_repair_order(tenant_id, RepairOrderOpen(
         vehicle_id=vehicle_id, customer_id=customer_id, advisor_staff_id=advisor_staff_id,
         opened_at=opened_at, mileage_km=mileage_km, ro_type=ro_type, intake=intake,
@@ -95,18 +88,15 @@ async def open_repair_order(tenant_id: uuid.UUID, *, vehicle_id: uuid.UUID,
 async def enqueue_message(tenant_id: uuid.UUID, customer_id: uuid.UUID, template_key: str,
                           context: dict[str, Any], appointment_id: uuid.UUID,
                           idempotency_key: str) -> str:
-    from dealerhub.channels import service as channels
-
+    """Queue a service message; the channels pick the customer's preferred channel."""
     queued = await channels.enqueue_message(
         tenant_id, customer_id, "service", template_key, context,
         related={"appointment_id": str(appointment_id)}, idempotency_key=idempotency_key,
     )
-    return str(getattr(queued, "id", queued) or "")
+    return str(queued.id)
 
 
 def register_templates(templates: dict[str, dict[str, tuple[str, str]]]) -> None:
-    from dealerhub.channels import service as channels
-
     for key, texts in templates.items():
         channels.register_template(key, "service", {
             locale: channels.TemplateText(subject, body)
@@ -114,7 +104,8 @@ def register_templates(templates: dict[str, dict[str, tuple[str, str]]]) -> None
         })
 
 
-def register_timeline(source: Any) -> None:
-    from dealerhub.tenants.customers import timeline
+TimelineEntry = timeline.TimelineEntry
 
+
+def register_timeline(source: Any) -> None:
     timeline.register_timeline_source("appointments", source)

@@ -31,6 +31,7 @@ from dealerhub.platform.appointments._booking import (
     confirm,
     get_appointment,
     reschedule,
+    reschedule_options,
 )
 from dealerhub.platform.appointments._capacity import (
     Capacity,
@@ -101,6 +102,7 @@ __all__ = [
     "remove_holiday",
     "reply_intent",
     "reschedule",
+    "reschedule_options",
     "set_active",
     "timeline_entries",
     "update_settings",
