@@ -32,6 +32,7 @@ class MotoServer:
         return boto3.client(service, region_name=REGION, endpoint_url=self.url, **CREDENTIALS)
 
     def sent_emails(self) -> list[dict]:
-        """What SES accepted, from moto's own backend view."""
+        """The raw e-mails SES accepted (id, source, destinations, raw_data), from moto's
+        own view of its backend."""
         data = requests.get(f"{self.url}/moto-api/data.json", timeout=10).json()
-        return data.get("ses", {}).get("sent_messages", [])
+        return data.get("ses", {}).get("RawMessage", [])

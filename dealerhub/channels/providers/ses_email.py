@@ -77,9 +77,9 @@ def build_mime(message: OutboundMessage, sender: str) -> bytes:
     if message.unsubscribe_url:
         mail["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
         mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    mail.set_content(message.body)
+    mail.set_content(message.body, cte="quoted-printable")
     if message.html:
-        mail.add_alternative(message.html, subtype="html")
+        mail.add_alternative(message.html, subtype="html", cte="quoted-printable")
     return bytes(mail)
 
 
