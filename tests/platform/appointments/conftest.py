@@ -61,7 +61,14 @@ def future_day(days_ahead: int = 7) -> date:
 async def build_shop(time_zone: str = "Asia/Shanghai", technicians: int = 2,
                      hours: dict[str, list[str] | None] | None = None) -> Shop:
     dealer = await create_dealer(time_zone=time_zone, latitude=DEALER_LAT, longitude=DEALER_LON)
+    return await equip(dealer, technicians, hours)
+
+
+async def equip(dealer: DealerFixture, technicians: int = 2,
+                hours: dict[str, list[str] | None] | None = None) -> Shop:
+    """Give a dealer the small capacity model, a customer and a vehicle."""
     tid = dealer.id
+    time_zone = await _zone(tid)
     await service.update_settings(tid, SettingsUpdate(opening_hours=hours or ALL_WEEK,
                                                       buffer_minutes=15, slot_minutes=15))
     techs = {}
@@ -79,6 +86,13 @@ async def build_shop(time_zone: str = "Asia/Shanghai", technicians: int = 2,
     customer = await new_customer(tid)
     vehicle = await new_vehicle(tid, customer.id, open_recalls=["R-2026-001"])
     return Shop(dealer, tid, ZoneInfo(time_zone), customer.id, vehicle.id, techs, resources)
+
+
+async def _zone(tenant_id: uuid.UUID) -> str:
+    from dealerhub.platform.tables import Dealer
+
+    row = await Dealer.select(Dealer.time_zone).where(Dealer.id == tenant_id).first()
+    return row["time_zone"]
 
 
 @pytest.fixture
