@@ -19,6 +19,7 @@ from dealerhub.platform.appointments.schemas import (
 
 INTAKE_FIELDS = ("problem", "location", "noise", "frequency", "conditions", "pickup_address")
 FLAGS = ("loaner", "pickup", "mobile", "rework")
+SLOTS_SHOWN = 100  # a whole day on a 15-minute grid
 
 
 class MultiMapping(Protocol):
@@ -100,7 +101,7 @@ def availability_query(values: MultiMapping, vehicle_id: uuid.UUID | None = None
         "job_codes": booking_fields(values)["job_codes"], "problem": intake["problem"],
         "pickup_latitude": intake["pickup_latitude"],
         "pickup_longitude": intake["pickup_longitude"],
-        **{flag: bool(values.get(flag)) for flag in FLAGS},
+        **{flag: bool(values.get(flag)) for flag in FLAGS}, "limit": SLOTS_SHOWN,
     })
 
 
