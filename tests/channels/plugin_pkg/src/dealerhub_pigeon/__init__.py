@@ -29,7 +29,7 @@ class PigeonChannel(Channel):
     )
 
     async def send(self, message: OutboundMessage) -> str:
-        if message.to.endswith("0000"):
+        if message.to.startswith("no-loft"):
             raise PermanentFailure("no loft at that address")
         FLOWN.append(message)
         return f"pigeon-{message.message_id}"
