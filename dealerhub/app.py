@@ -41,6 +41,8 @@ from dealerhub.platform.web.i18n import gettext_for, request_locale
 from dealerhub.platform.web.pages import SHELL_TEMPLATES
 from dealerhub.platform.web.routes import ShellController
 from dealerhub.platform.web.session import SESSION_COOKIE, RotatingSessionConfig
+from dealerhub.tenants.routes import TENANT_ROUTES
+from dealerhub.tenants.routes import TEMPLATES as TENANT_TEMPLATES
 
 log = logging.getLogger(__name__)
 STATIC_DIR = SHELL_TEMPLATES.parent / "static"
@@ -65,7 +67,7 @@ async def _is_login_attempt(request: Request) -> bool:
 
 def route_handlers() -> list[Any]:
     """Every component's controllers; adding a component adds its list here."""
-    return [ShellController, AuthApiController, ApiKeyController, HealthController, *CHANNEL_ROUTES]
+    return [ShellController, AuthApiController, ApiKeyController, HealthController, *CHANNEL_ROUTES, *TENANT_ROUTES]
 
 
 def _stores(settings: Settings) -> StoreRegistry:
@@ -103,7 +105,7 @@ def _problem(request: Request, exc: HTTPException) -> Response:
         title = titles.get(exc.status_code, _("Something is not right"))
         return page(
             request, "error.html", status_code=exc.status_code, title=title, message=exc.detail
-        ).to_asgi_response(request.app, request)  # type: ignore[return-value]
+        )  # a Template is a Response: Litestar renders it
     body: dict[str, Any] = {
         "type": "about:blank",
         "status": exc.status_code,
@@ -192,7 +194,7 @@ def create_app(settings: Settings | None = None, embedded_jobs: bool | None = No
         ],
         csrf_config=csrf,
         template_config=TemplateConfig(
-            directory=template_directories(), engine=JinjaTemplateEngine
+            directory=template_directories(*TENANT_TEMPLATES), engine=JinjaTemplateEngine
         ),
         openapi_config=OpenAPIConfig(
             title="dealerhub API",

@@ -31,3 +31,33 @@ async def make_api_key(dealer: DealerFixture) -> uuid.UUID:
 
     issued = await create_api_key(dealer.id, "isolation", ["read"], None)
     return issued.api_key.id
+
+
+@factory("customer_id")
+async def make_customer(dealer: DealerFixture) -> uuid.UUID:
+    from tests.tenants.factories import new_customer
+
+    return (await new_customer(dealer.id)).id
+
+
+@factory("vehicle_id")
+async def make_vehicle(dealer: DealerFixture) -> uuid.UUID:
+    from tests.tenants.factories import new_customer, new_vehicle
+
+    return (await new_vehicle(dealer.id, (await new_customer(dealer.id)).id)).id
+
+
+@factory("repair_order_id")
+async def make_repair_order(dealer: DealerFixture) -> uuid.UUID:
+    from tests.tenants.factories import new_customer, new_vehicle, utc, visit
+
+    vehicle = await new_vehicle(dealer.id, (await new_customer(dealer.id)).id)
+    return (await visit(dealer.id, vehicle, utc(2025, 6, 1))).id
+
+
+@factory("import_id")
+async def make_import(dealer: DealerFixture) -> uuid.UUID:
+    from dealerhub.tenants.imports.service import import_rows
+
+    return (await import_rows(dealer.id, "customers", [{"external_id": "I1", "name": "x"}],
+                              None)).id

@@ -90,6 +90,17 @@ async def bulk_upsert(table: str, rows: Sequence[dict[str, Any]], types: dict[st
     return written
 
 
+async def bulk_insert(table: str, rows: Sequence[dict[str, Any]], types: dict[str, str]) -> None:
+    tenant_id = require_tenant()
+    columns = list(types)
+    for part in chunks(rows, 2000):
+        await db.fetch(
+            f"insert into {table} (tenant_id, {', '.join(columns)}) "
+            f"select {{}}, {', '.join('x.' + c for c in columns)} from {rows_source(types)}",
+            tenant_id, rows_json(part, columns),
+        )
+
+
 def loaded(value: Any, default: Any) -> Any:
     """A JSON column's value: Piccolo returns JSON columns as text unless asked otherwise."""
     if value is None:

@@ -1,4 +1,5 @@
-"""The dealer customer base as one Piccolo app: customers, vehicles, repair orders, staff, imports."""
+"""The dealer customer base as one Piccolo app: customers, vehicles, repair orders, staff,
+imports."""
 
 import os
 

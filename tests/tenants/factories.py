@@ -35,7 +35,8 @@ async def new_customer(tenant_id: uuid.UUID, **fields: object):
     return await create_customer(tenant_id, CustomerCreate(**fields))  # type: ignore[arg-type]
 
 
-async def new_vehicle(tenant_id: uuid.UUID, customer_id: uuid.UUID, **fields: object) -> VehicleRead:
+async def new_vehicle(tenant_id: uuid.UUID, customer_id: uuid.UUID,
+                      **fields: object) -> VehicleRead:
     fields.setdefault("vin", make_vin())
     fields.setdefault("purchase_date", date(2024, 1, 10))
     return await create_vehicle(tenant_id, VehicleCreate(customer_id=customer_id, **fields))  # type: ignore[arg-type]

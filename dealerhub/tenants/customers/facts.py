@@ -76,7 +76,8 @@ async def refresh_customer_facts(customer_ids: Sequence[uuid.UUID],
 
 async def _refresh_part(ids: list[uuid.UUID], as_of: datetime, dealer_city: str | None) -> None:
     closed = RepairOrder.select_in_tenant(
-        RepairOrder.customer_id, Count(alias="visits"), Sum(RepairOrder.total_amount, alias="spend"),
+        RepairOrder.customer_id, Count(alias="visits"),
+        Sum(RepairOrder.total_amount, alias="spend"),
     ).where(RepairOrder.customer_id.is_in(ids), RepairOrder.status == "closed",
             RepairOrder.ro_type != "rework",
             RepairOrder.closed_at >= loyalty_window_start(as_of),
@@ -86,9 +87,10 @@ async def _refresh_part(ids: list[uuid.UUID], as_of: datetime, dealer_city: str 
         RepairOrder.customer_id, Max(RepairOrder.closed_at, alias="last"),
     ).where(RepairOrder.customer_id.is_in(ids), RepairOrder.status == "closed")
         .group_by(RepairOrder.customer_id)}
-    referrals = {row["referred_by_customer_id"]: row["n"] for row in await Customer.select_in_tenant(
-        Customer.referred_by_customer_id, Count(alias="n"),
-    ).where(Customer.referred_by_customer_id.is_in(ids)).group_by(Customer.referred_by_customer_id)}
+    referrer = Customer.referred_by_customer_id
+    referrals = {row["referred_by_customer_id"]: row["n"]
+                 for row in await Customer.select_in_tenant(referrer, Count(alias="n"))
+                 .where(referrer.is_in(ids)).group_by(referrer)}
     vehicles: dict[uuid.UUID, list[dict]] = {}
     for row in await Vehicle.select_in_tenant(
         Vehicle.customer_id, Vehicle.daily_km, Vehicle.purchase_date, Vehicle.model_year,
@@ -166,7 +168,8 @@ async def assign_teams(customer_ids: Sequence[uuid.UUID]) -> None:
         heapq.heapify(heap)
         for row in waiting:
             load, name, staff_id = heapq.heappop(heap)
-            updates.setdefault(row["id"], {c: row[c] for c in ("id", *TEAM_SLOTS)})[column] = staff_id
+            update = updates.setdefault(row["id"], {c: row[c] for c in ("id", *TEAM_SLOTS)})
+            update[column] = staff_id
             heapq.heappush(heap, (load + 1, name, staff_id))
     await bulk_update("customer", list(updates.values()),
                       {"id": "uuid", **dict.fromkeys(TEAM_SLOTS, "uuid")})

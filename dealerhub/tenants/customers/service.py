@@ -110,8 +110,10 @@ async def after_customer_write(customer_ids: list[uuid.UUID]) -> None:
     await assign_teams(customer_ids)
 
 
-async def create_customer(tenant_id: uuid.UUID, data: CustomerCreate) -> Customer:
-    values = clean_customer(msgspec.structs.asdict(data))
+async def create_customer(tenant_id: uuid.UUID,
+                          data: CustomerCreate | Mapping[str, Any]) -> Customer:
+    raw = data if isinstance(data, Mapping) else msgspec.structs.asdict(data)
+    values = clean_customer(raw)
     async with tenant_scope(tenant_id):
         await _check_references(values, None)
         (row,) = await Customer.insert_in_tenant(Customer(**values))

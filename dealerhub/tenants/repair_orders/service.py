@@ -17,6 +17,7 @@ from dealerhub.tenants.bulk import loaded
 from dealerhub.tenants.customers.facts import refresh_customer_facts
 from dealerhub.tenants.customers.timeline import TimelineEntry, register_timeline_source
 from dealerhub.tenants.fields import Cleaner
+from dealerhub.tenants.labels import label
 from dealerhub.tenants.repair_orders.schemas import (
     DeclinedWork,
     RepairOrderLineRead,
@@ -224,7 +225,7 @@ async def visit_timeline(tenant_id: uuid.UUID, customer_id: uuid.UUID,
             detail += " · " + ", ".join(f"✗ {line.operation_code}" for line in declined)
         entries.append(TimelineEntry(
             at=order.closed_at or order.opened_at, kind="visit",
-            title=f"ro_type.{order.ro_type}", detail=detail,
+            title=label("ro_type", order.ro_type), detail=detail,
             href=f"/repair-orders/{order.id}", status=order.status))
     return entries
 

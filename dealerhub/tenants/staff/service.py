@@ -6,6 +6,7 @@ import uuid
 
 from dealerhub.platform.tables import AppUser
 from dealerhub.platform.tenancy import tenant_scope
+from dealerhub.tenants.customers.facts import TEAM_SLOTS, staff_loads
 from dealerhub.tenants.fields import Cleaner
 from dealerhub.tenants.staff.schemas import StaffCreate
 from dealerhub.tenants.staff.tables import STAFF_KINDS, Staff
@@ -62,3 +63,13 @@ async def set_staff_active(tenant_id: uuid.UUID, staff_id: uuid.UUID, active: bo
         row.active = active
         return row
 
+
+
+async def staff_with_loads(tenant_id: uuid.UUID) -> list[tuple[Staff, int]]:
+    """Every staff member with the number of customers whose team they are on."""
+    async with tenant_scope(tenant_id, write=False):
+        loads: dict[uuid.UUID, int] = {}
+        for kind in TEAM_SLOTS.values():
+            loads.update({staff_id: load for load, _, staff_id in await staff_loads(kind)})
+        members = await Staff.objects_in_tenant().order_by(Staff.kind).order_by(Staff.name)
+    return [(member, loads.get(member.id, 0)) for member in members]

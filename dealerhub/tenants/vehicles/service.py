@@ -26,6 +26,7 @@ from dealerhub.tenants.vehicles.schemas import (
     VehicleUpdate,
 )
 from dealerhub.tenants.vehicles.tables import OdometerReading, Vehicle, VehicleModel
+from dealerhub.tenants.vehicles.tasks import refresh_model_vehicles
 
 VEHICLE_FIELDS = ("vin", "plate", "model_code", "model_year", "purchase_date", "warranty_end",
                   "warranty_end_km", "insurance_expiry", "open_recalls", "external_id")
@@ -34,7 +35,8 @@ VEHICLE_FIELDS = ("vin", "plate", "model_code", "model_year", "purchase_date", "
 def vehicle_read(row: Mapping[str, Any], today: date | None = None) -> VehicleRead:
     today = today or date.today()
     warranty_end, insurance = row["warranty_end"], row["insurance_expiry"]
-    within_km = row["warranty_end_km"] is None or (row["last_odometer_km"] or 0) <= row["warranty_end_km"]
+    limit_km = row["warranty_end_km"]
+    within_km = limit_km is None or (row["last_odometer_km"] or 0) <= limit_km
     return VehicleRead(
         id=row["id"], customer_id=row["customer_id"], external_id=row["external_id"],
         vin=row["vin"], plate=row["plate"], model_code=row["model_code"],
@@ -106,10 +108,13 @@ async def _check_unique(values: dict[str, Any], vehicle_id: uuid.UUID | None) ->
         raise InvalidInput(errors)
 
 
-async def create_vehicle(tenant_id: uuid.UUID, data: VehicleCreate) -> VehicleRead:
-    values = clean_vehicle(msgspec.structs.asdict(data))
+async def create_vehicle(tenant_id: uuid.UUID,
+                         data: VehicleCreate | Mapping[str, Any]) -> VehicleRead:
+    """A vehicle for a customer; `data` is the API body or raw form values with customer_id."""
+    raw = data if isinstance(data, Mapping) else msgspec.structs.asdict(data)
+    values = clean_vehicle(raw)
     async with tenant_scope(tenant_id):
-        owner = await Customer.get_in_tenant(data.customer_id)
+        owner = await Customer.get_in_tenant(raw["customer_id"])
         if owner is None or owner.erased_at is not None:
             raise InvalidInput([FieldError("customer_id", "no such customer")])
         await _check_unique(values, None)
@@ -155,11 +160,14 @@ async def add_odometer_reading(vehicle_id: uuid.UUID, km: int, read_on: date, *,
         repair_order_id=repair_order_id))
 
 
-async def record_odometer(tenant_id: uuid.UUID, vehicle_id: uuid.UUID, km: int,
-                          read_on: date | None = None) -> VehicleRead | None:
-    read_on = read_on or date.today()
-    if read_on > date.today():
-        raise InvalidInput([FieldError("read_on", "cannot be in the future")])
+async def record_odometer(tenant_id: uuid.UUID, vehicle_id: uuid.UUID, km: int | str | None,
+                          read_on: date | str | None = None) -> VehicleRead | None:
+    """A reading entered by hand (API or form values); refused if lower than an earlier one."""
+    clean = Cleaner({"km": km, "read_on": read_on})
+    checked_km = clean.integer("km", required=True, maximum=2_000_000)
+    read_on = clean.date("read_on", not_future=True) or clean.today
+    clean.done()
+    km = checked_km
     async with tenant_scope(tenant_id):
         vehicle = await Vehicle.get_in_tenant(vehicle_id)
         if vehicle is None:
@@ -182,8 +190,8 @@ async def list_vehicle_models() -> list[VehicleModel]:
     return await VehicleModel.objects().order_by(VehicleModel.code)
 
 
-def _clean_model(data: VehicleModelWrite) -> dict[str, Any]:
-    clean = Cleaner(msgspec.structs.asdict(data))
+def _clean_model(data: VehicleModelWrite | Mapping[str, Any]) -> dict[str, Any]:
+    clean = Cleaner(data if isinstance(data, Mapping) else msgspec.structs.asdict(data))
     values = {
         "code": clean.text("code", required=True, max_length=32),
         "name": clean.text("name", required=True),
@@ -199,8 +207,9 @@ def _clean_model(data: VehicleModelWrite) -> dict[str, Any]:
     return values
 
 
-async def save_vehicle_model(data: VehicleModelWrite) -> VehicleModel:
-    """Create the model, or change the intervals of the model with the same code (OEM)."""
+async def save_vehicle_model(data: VehicleModelWrite | Mapping[str, Any]) -> VehicleModel:
+    """Create the model, or change the intervals of the model with the same code (OEM);
+    every dealer's vehicles of that model are then re-predicted in the background."""
     values = _clean_model(data)
     async with transaction():
         row = await VehicleModel.objects().where(VehicleModel.code == values["code"]).first()
@@ -212,4 +221,5 @@ async def save_vehicle_model(data: VehicleModelWrite) -> VehicleModel:
                 .where(VehicleModel.id == row.id)
             for key, value in values.items():
                 setattr(row, key, value)
+    refresh_model_vehicles.send(row.code)
     return row

@@ -1,0 +1,263 @@
+"""What each DMS export holds (columns, with their Chinese headers) and how a batch of its
+rows is validated and applied: bad rows are reported and skipped, good rows upserted by
+the dealer's external id in one set-based statement."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from dealerhub.tenants.bulk import bulk_insert, bulk_update, bulk_upsert
+from dealerhub.tenants.customers.facts import refresh_customer_facts
+from dealerhub.tenants.customers.service import after_customer_write, clean_customer
+from dealerhub.tenants.customers.tables import Customer
+from dealerhub.tenants.fields import Cleaner, FieldError, InvalidInput
+from dealerhub.tenants.imports.readers import header_key
+from dealerhub.tenants.vehicles.facts import refresh_vehicle_facts
+from dealerhub.tenants.vehicles.service import clean_vehicle
+from dealerhub.tenants.vehicles.tables import OdometerReading, Vehicle
+
+Row = tuple[int, dict[str, Any]]
+
+
+@dataclass
+class BatchOutcome:
+    applied: int = 0
+    errors: list[tuple[int, FieldError]] = field(default_factory=list)
+
+    def refuse(self, number: int, errors: Sequence[FieldError]) -> None:
+        self.errors += [(number, error) for error in errors]
+
+
+VALUE_ALIASES: dict[str, dict[str, str]] = {
+    "gender": {"男": "male", "女": "female", "m": "male", "f": "female"},
+    "category": {"潜在": "potential", "潜客": "potential", "成交": "won", "战败": "lost",
+                 "投诉": "complaint"},
+    "customer_type": {"价值型": "value", "便利型": "convenience", "关系型": "relationship"},
+    "preferred_channel": {"短信": "sms", "邮件": "email", "电话": "voice", "微信": "wechat",
+                          "信件": "letter"},
+}
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    name: str
+    columns: dict[str, tuple[str, ...]]  # canonical name -> accepted headers
+    required: tuple[str, ...]
+    apply: Callable[[list[Row], set[int]], Any]
+
+    def header_map(self, headers: Sequence[Any]) -> dict[Any, str]:
+        lookup = {header_key(alias): name for name, aliases in self.columns.items()
+                  for alias in (name, *aliases)}
+        return {header: lookup[header_key(header)] for header in headers
+                if header_key(header) in lookup}
+
+
+def canonical(raw: Mapping[Any, Any], mapping: Mapping[Any, str]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for header, name in mapping.items():
+        value = raw.get(header)
+        if isinstance(value, str):
+            value = value.strip()
+            value = VALUE_ALIASES.get(name, {}).get(value, value)
+        row[name] = value
+    return row
+
+
+def _take_external_id(number: int, raw: dict[str, Any], seen: set[int],
+                      outcome: BatchOutcome) -> str | None:
+    clean = Cleaner(raw)
+    external_id = clean.text("external_id", required=True, max_length=64)
+    if external_id is not None:
+        key = hash(external_id)
+        if key in seen:
+            clean.fail("external_id", f"{external_id} appears more than once in this file; "
+                                      "only its first row was applied")
+            external_id = None
+        else:
+            seen.add(key)
+    if clean.errors:
+        outcome.refuse(number, clean.errors)
+    return external_id
+
+
+CUSTOMER_TYPES_SQL = {"id": "uuid", "external_id": "text", "name": "text", "phone_e164": "text",
+                      "phone_reversed": "text", "email": "text", "wechat_id": "text",
+                      "gender": "text", "birth_date": "date", "city": "text", "district": "text",
+                      "occupation": "text", "preferred_channel": "text", "customer_type": "text",
+                      "category": "text", "locale": "text", "referred_by_customer_id": "uuid",
+                      "updated_at": "timestamptz"}
+
+
+async def apply_customers(rows: list[Row], seen: set[int]) -> BatchOutcome:
+    outcome = BatchOutcome()
+    good: list[tuple[int, dict[str, Any], str | None]] = []
+    for number, raw in rows:
+        external_id = _take_external_id(number, raw, seen, outcome)
+        referrer = raw.pop("referred_by_external_id", None)
+        try:
+            values = clean_customer({**raw, "name": raw.get("name")}, partial=True)
+        except InvalidInput as invalid:
+            outcome.refuse(number, [e for e in invalid.errors if e.field != "external_id"])
+            continue
+        if external_id is not None:
+            good.append((number, values, str(referrer).strip() if referrer else None))
+    wanted = {ref for _, _, ref in good if ref}
+    known = {row["external_id"]: row["id"] for row in await Customer.select_in_tenant(
+        Customer.id, Customer.external_id).where(Customer.external_id.is_in(list(wanted)))
+    } if wanted else {}
+    in_batch = {values["external_id"] for _, values, _ in good}
+    records = []
+    for number, values, referrer in good:
+        if referrer and referrer not in known and referrer not in in_batch:
+            outcome.refuse(number, [FieldError("referred_by_external_id",
+                                               f"no customer with id {referrer}")])
+            continue
+        values.update(id=uuid.uuid4(), updated_at=datetime.now(UTC))
+        records.append((values, referrer))
+    if not records:
+        return outcome
+    present = set().union(*(values.keys() for values, _ in records))
+    types = {c: t for c, t in CUSTOMER_TYPES_SQL.items() if c in present}
+    written = await bulk_upsert("customer", [v for v, _ in records], types, "external_id")
+    ids = {row["external_id"]: uuid.UUID(str(row["id"])) for row in written}
+    known.update(ids)
+    links = [{"id": ids[values["external_id"]], "referred_by_customer_id": known[referrer]}
+             for values, referrer in records
+             if referrer and known[referrer] != ids[values["external_id"]]]
+    if links:
+        await bulk_update("customer", links, {"id": "uuid", "referred_by_customer_id": "uuid"})
+    await after_customer_write(list(ids.values()))
+    outcome.applied = len(records)
+    return outcome
+
+
+VEHICLE_TYPES_SQL = {"id": "uuid", "external_id": "text", "customer_id": "uuid", "vin": "text",
+                     "plate": "text", "model_code": "text", "model_year": "int",
+                     "purchase_date": "date", "warranty_end": "date", "warranty_end_km": "int",
+                     "insurance_expiry": "date", "open_recalls": "jsonb"}
+READING_TYPES_SQL = {"id": "uuid", "vehicle_id": "uuid", "read_on": "date", "km": "int",
+                     "source": "text"}
+
+
+async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
+    outcome = BatchOutcome()
+    good: list[tuple[int, dict[str, Any], str, int | None, date]] = []
+    today = date.today()
+    for number, raw in rows:
+        external_id = _take_external_id(number, raw, seen, outcome)
+        clean = Cleaner(raw, today)
+        owner = clean.text("customer_external_id", required=True, max_length=64)
+        km = clean.integer("odometer_km", maximum=2_000_000)
+        read_on = clean.date("odometer_on", not_future=True) or today
+        errors = list(clean.errors)
+        try:
+            values = clean_vehicle(raw, today=today)
+        except InvalidInput as invalid:
+            errors += [e for e in invalid.errors if e.field != "external_id"]
+            values = {}
+        if errors:
+            outcome.refuse(number, errors)
+        elif external_id is not None and owner is not None:
+            good.append((number, values, owner, km, read_on))
+    if not good:
+        return outcome
+    owners = {row["external_id"]: row["id"] for row in await Customer.select_in_tenant(
+        Customer.id, Customer.external_id,
+    ).where(Customer.external_id.is_in(list({g[2] for g in good})), Customer.erased_at.is_null())}
+    by_vin = {row["vin"]: row for row in await Vehicle.select_in_tenant(
+        Vehicle.id, Vehicle.vin, Vehicle.external_id,
+    ).where(Vehicle.vin.is_in([g[1]["vin"] for g in good]))}
+    by_external = {row["external_id"]: row["id"] for row in await Vehicle.select_in_tenant(
+        Vehicle.id, Vehicle.external_id,
+    ).where(Vehicle.external_id.is_in([g[1]["external_id"] for g in good]))}
+    readings: dict[uuid.UUID, list[tuple[date, int]]] = defaultdict(list)
+    if by_external:
+        for row in await OdometerReading.select_in_tenant(
+            OdometerReading.vehicle_id, OdometerReading.read_on, OdometerReading.km,
+        ).where(OdometerReading.vehicle_id.is_in(list(by_external.values()))):
+            readings[row["vehicle_id"]].append((row["read_on"], row["km"]))
+    records, new_readings, vins = [], [], set()
+    for number, values, owner, km, read_on in good:
+        errors = []
+        if owner not in owners:
+            errors.append(FieldError("customer_external_id", f"no customer with id {owner}"))
+        other = by_vin.get(values["vin"])
+        if other and other["external_id"] != values["external_id"]:
+            errors.append(FieldError("vin", "is already registered to another vehicle "
+                                            f"({other['external_id'] or 'entered by hand'})"))
+        if values["vin"] in vins:
+            errors.append(FieldError("vin", "appears more than once in this file"))
+        existing = by_external.get(values["external_id"])
+        if km is not None and existing is not None:
+            earlier = max((k for on, k in readings[existing] if on <= read_on), default=None)
+            if earlier is not None and km < earlier:
+                errors.append(FieldError(
+                    "odometer_km", f"{km} km is lower than the earlier reading of {earlier} km"))
+        if errors:
+            outcome.refuse(number, errors)
+            continue
+        vins.add(values["vin"])
+        values.update(id=existing or uuid.uuid4(), customer_id=owners[owner])
+        records.append(values)
+        if km is not None:
+            new_readings.append({"external_id": values["external_id"], "read_on": read_on,
+                                 "km": km})
+    if not records:
+        return outcome
+    written = await bulk_upsert("vehicle", records, VEHICLE_TYPES_SQL, "external_id")
+    ids = {row["external_id"]: uuid.UUID(str(row["id"])) for row in written}
+    await bulk_insert("odometer_reading", [
+        {"id": uuid.uuid4(), "vehicle_id": ids[r["external_id"]], "read_on": r["read_on"],
+         "km": r["km"], "source": "import"} for r in new_readings], READING_TYPES_SQL)
+    await refresh_vehicle_facts(list(ids.values()))
+    await refresh_customer_facts(list({r["customer_id"] for r in records}))
+    outcome.applied = len(records)
+    return outcome
+
+
+KINDS = {
+    "customers": ImportKind(
+        "customers",
+        columns={
+            "external_id": ("客户编号", "客户代码", "customer_id", "customer_no"),
+            "name": ("姓名", "客户姓名", "客户名称"),
+            "phone": ("手机", "手机号", "电话", "联系电话", "mobile", "phone_number"),
+            "email": ("邮箱", "电子邮件", "e-mail"),
+            "wechat_id": ("微信", "微信号", "wechat"),
+            "gender": ("性别", "sex"),
+            "birth_date": ("生日", "出生日期", "birthday"),
+            "city": ("城市",), "district": ("区县", "区"), "occupation": ("职业",),
+            "preferred_channel": ("首选渠道", "联系方式偏好"),
+            "customer_type": ("客户类型",), "category": ("客户类别", "类别"),
+            "locale": ("语言",),
+            "referred_by_external_id": ("推荐人编号", "推荐人"),
+        },
+        required=("external_id", "name"),
+        apply=apply_customers,
+    ),
+    "vehicles": ImportKind(
+        "vehicles",
+        columns={
+            "external_id": ("车辆编号", "车辆代码", "vehicle_id", "vehicle_no"),
+            "customer_external_id": ("客户编号", "customer_id", "owner_id"),
+            "vin": ("车架号", "VIN码", "车辆识别代号"),
+            "plate": ("车牌", "车牌号", "plate_number"),
+            "model_code": ("车型", "车型代码", "model"),
+            "model_year": ("年款", "年份"),
+            "purchase_date": ("购车日期", "销售日期", "sale_date"),
+            "warranty_end": ("保修截止", "保修到期日", "warranty_end_date"),
+            "warranty_end_km": ("保修里程",),
+            "insurance_expiry": ("保险到期", "保险到期日"),
+            "odometer_km": ("里程", "行驶里程", "mileage", "mileage_km"),
+            "odometer_on": ("里程日期", "mileage_date"),
+            "open_recalls": ("召回", "未完成召回"),
+        },
+        required=("external_id", "customer_external_id", "vin"),
+        apply=apply_vehicles,
+    ),
+}
