@@ -23,6 +23,7 @@ from dealerhub.channels.messages.schemas import (
 from dealerhub.channels.messages.tables import ChannelOutbox, Message, MessageStatusChange
 from dealerhub.platform.tables import AppUser, Dealer
 from dealerhub.platform.tenancy import tenant_scope
+from dealerhub.tenants.customers.timeline import TimelineEntry, register_timeline_source
 
 MESSAGE_STATUSES = ("suppressed", "queued", "sending", "sent", "delivered", "failed", "bounced",
                     "replied")
@@ -179,3 +180,26 @@ async def get_message(tenant_id: uuid.UUID, message_id: uuid.UUID) -> MessageDet
             MessageStatusChange.message_id == row.id
         ).order_by(MessageStatusChange.at)
     return message_detail(row, changes)
+
+
+async def timeline_entries(tenant_id: uuid.UUID, customer_id: uuid.UUID,
+                           limit: int) -> list[TimelineEntry]:
+    """The customer 360 timeline: each message with its latest status and when it got there."""
+    async with tenant_scope(tenant_id, write=False):
+        rows = await Message.objects_in_tenant().where(
+            Message.customer_id == customer_id
+        ).order_by(Message.created_at, ascending=False).limit(limit)
+    entries = []
+    for row in rows:
+        reached = [(name, getattr(row, f"{name}_at")) for name in
+                   ("queued", "sent", "delivered", "failed", "bounced", "replied")
+                   if getattr(row, f"{name}_at") is not None]
+        detail = " → ".join(f"{name} {at:%m-%d %H:%M}" for name, at in reached)
+        entries.append(TimelineEntry(
+            at=row.created_at, kind="message", title=row.subject or row.template_key,
+            detail=" · ".join(part for part in (row.channel or "", detail, row.reason) if part),
+            href=f"/messages/{row.id}", status=row.status))
+    return entries
+
+
+register_timeline_source("channels.messages", timeline_entries)
