@@ -30,6 +30,8 @@ from litestar.template.config import TemplateConfig
 
 from dealerhub.channels.routes import CHANNEL_ROUTES
 from dealerhub.platform import db, jobs, telemetry
+from dealerhub.platform.appointments.routes import APPOINTMENT_ROUTES
+from dealerhub.platform.appointments.routes import TEMPLATES as APPOINTMENT_TEMPLATES
 from dealerhub.platform.audit import AuditMiddleware
 from dealerhub.platform.auth import AuthenticationMiddleware
 from dealerhub.platform.config import Settings, get_settings
@@ -37,6 +39,7 @@ from dealerhub.platform.health import HealthController
 from dealerhub.platform.security_headers import SecurityHeadersMiddleware
 from dealerhub.platform.web import page, template_directories
 from dealerhub.platform.web.api import ApiKeyController, AuthApiController
+from dealerhub.platform.web.keys_page import ApiKeyPagesController
 from dealerhub.platform.web.i18n import gettext_for, request_locale
 from dealerhub.platform.web.pages import SHELL_TEMPLATES
 from dealerhub.platform.web.routes import ShellController
@@ -67,7 +70,16 @@ async def _is_login_attempt(request: Request) -> bool:
 
 def route_handlers() -> list[Any]:
     """Every component's controllers; adding a component adds its list here."""
-    return [ShellController, AuthApiController, ApiKeyController, HealthController, *CHANNEL_ROUTES, *TENANT_ROUTES]
+    return [
+        ShellController,
+        AuthApiController,
+        ApiKeyController,
+        ApiKeyPagesController,
+        HealthController,
+        *CHANNEL_ROUTES,
+        *APPOINTMENT_ROUTES,
+        *TENANT_ROUTES,
+    ]
 
 
 def _stores(settings: Settings) -> StoreRegistry:
@@ -194,7 +206,7 @@ def create_app(settings: Settings | None = None, embedded_jobs: bool | None = No
         ],
         csrf_config=csrf,
         template_config=TemplateConfig(
-            directory=template_directories(*TENANT_TEMPLATES), engine=JinjaTemplateEngine
+            directory=template_directories(APPOINTMENT_TEMPLATES, *TENANT_TEMPLATES), engine=JinjaTemplateEngine
         ),
         openapi_config=OpenAPIConfig(
             title="dealerhub API",

@@ -215,3 +215,27 @@ async def test_sign_out_everywhere_ends_cached_tokens(client, dealer_a) -> None:
     assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
     await auth.end_all_sessions(dealer_a.users["cs_agent"])
     assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
+
+
+async def test_api_key_page_creates_shows_once_and_revokes(client, dealer_a) -> None:
+    await login_page_session(client, dealer_a.emails["dealer_admin"])
+    csrf = client.cookies.get("dh_csrf")
+    created = await client.post(
+        "/settings/api-keys", data={"name": "呼叫中心", "scopes": "read", "_csrf_token": csrf}
+    )
+    assert created.status_code == 200
+    key = created.text.split('<code class="secret">')[1].split("</code>")[0]
+    assert key.startswith(auth.API_KEY_PREFIX)
+    listing = await client.get("/settings/api-keys")
+    assert "呼叫中心" in listing.text and key not in listing.text
+    (row,) = [k for k in await auth.list_api_keys(dealer_a.id) if k.name == "呼叫中心"]
+    revoked = await client.post(
+        f"/settings/api-keys/{row.id}/revoke", data={"_csrf_token": csrf}, follow_redirects=False
+    )
+    assert revoked.status_code == 303
+    assert (await auth.get_api_key(dealer_a.id, row.id)).revoked_at is not None
+
+
+async def test_api_key_page_is_for_dealer_admins_only(client, dealer_a) -> None:
+    await login_page_session(client, dealer_a.emails["cs_agent"])
+    assert (await client.get("/settings/api-keys")).status_code == 403
