@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from dealerhub.channels import service as channels
+from dealerhub.tenants.customers import service as customers
 from dealerhub.tenants.customers import timeline
 from dealerhub.tenants.repair_orders import service as repair_orders
 from dealerhub.tenants.repair_orders.schemas import RepairOrderOpen
@@ -50,6 +51,16 @@ async def vehicle(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> VehicleFacts |
 async def customer_vehicles(tenant_id: uuid.UUID, customer_id: uuid.UUID) -> list[VehicleFacts]:
     return [_facts(found)
             for found in await vehicles.list_vehicles_for_customer(tenant_id, customer_id)]
+
+
+async def sample_vehicles(tenant_id: uuid.UUID, count: int) -> list[VehicleFacts]:
+    """Up to `count` vehicles, one per customer (demo data)."""
+    found = await customers.search_customers(tenant_id, "", per_page=count)
+    picked = []
+    for customer in found.customers:
+        owned = await customer_vehicles(tenant_id, customer["id"])
+        picked += owned[:1]
+    return picked
 
 
 async def declined_work(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> list[dict[str, Any]]:
