@@ -1,0 +1,78 @@
+"""The production processes for real: `dealerhub scheduler` relays the outbox and
+`dealerhub worker` consumes from Redis, each in its own OS process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from dealerhub.platform import events
+from dealerhub.platform.tables import EventOutbox
+from dealerhub.platform.tenancy import tenant_scope
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.anyio, pytest.mark.redis]
+
+
+def _start(*command: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "dealerhub.cli", *command],
+        env=dict(os.environ),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def _wait_until(check, seconds: float = 30.0) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await check():
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+async def test_scheduler_relays_and_worker_consumes(dealer_a) -> None:
+    from dealerhub.platform.jobs import broker
+
+    async with tenant_scope(dealer_a.id):
+        event_id = await events.emit("process.check", {"marker": uuid.uuid4().hex})
+    queue = f"{broker.namespace}:default"  # type: ignore[attr-defined]
+    scheduler = _start("scheduler")
+    worker = _start("worker", "--processes", "1", "--threads", "2")
+    try:
+
+        async def published() -> bool:
+            row = (
+                await EventOutbox.select(EventOutbox.published_at)
+                .where(EventOutbox.id == event_id)
+                .first()
+            )
+            return row["published_at"] is not None
+
+        assert await _wait_until(published), "the scheduler did not relay the event"
+        # a job sent here is picked up by the worker process and leaves the Redis queue
+        events.deliver.send(str(event_id), "no.such.consumer")
+
+        async def drained() -> bool:
+            return broker.client.llen(queue) == 0 and not broker.client.hlen(  # type: ignore[attr-defined]
+                f"{queue}.msgs"
+            )
+
+        assert await _wait_until(drained), "the worker did not consume the job"
+        assert worker.poll() is None and scheduler.poll() is None
+    finally:
+        for process in (scheduler, worker):
+            process.terminate()
+        for process in (scheduler, worker):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
