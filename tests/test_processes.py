@@ -30,7 +30,7 @@ def _start(*command: str) -> subprocess.Popen[bytes]:
     )
 
 
-async def _wait_until(check, seconds: float = 30.0) -> bool:  # noqa: ANN001
+async def _wait_until(check, seconds: float = 30.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if await check():
