@@ -136,7 +136,13 @@ def _free(busy: Busy, resource: uuid.UUID, span: range) -> bool:
     return not taken or taken.isdisjoint(span)
 
 
-def _first_free(busy: Busy, pool: list[uuid.UUID], span: range) -> uuid.UUID | None:
+def _first_free(busy: Busy, pool: list[uuid.UUID], span: range,
+                start_at: int = 0) -> uuid.UUID | None:
+    """The first free resource, starting the round at `start_at` so that concurrent
+    bookings for different technicians tend to reach for different bays."""
+    if pool:
+        start_at %= len(pool)
+        pool = pool[start_at:] + pool[:start_at]
     return next((resource for resource in pool if _free(busy, resource, span)), None)
 
 
@@ -161,10 +167,10 @@ def assign(cap: Capacity, busy: Busy, need: Need, start: datetime,
         return None, "no technician with the skills is free at that time"
     bay = None
     if not need.mobile:
-        pool = cap.resources["bay"]
+        bay = None
         if need.quick:
-            pool = cap.resources["quick_bay"] + pool
-        bay = _first_free(busy, pool, work)
+            bay = _first_free(busy, cap.resources["quick_bay"], work, tech.id.int)
+        bay = bay or _first_free(busy, cap.resources["bay"], work, tech.id.int)
         if bay is None:
             return None, "no bay is free at that time"
     loaner = None

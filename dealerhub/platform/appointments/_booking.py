@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
@@ -23,6 +24,7 @@ from dealerhub.platform.appointments import _ports as ports
 from dealerhub.platform.appointments._availability import (
     Assignment,
     Availability,
+    CustomerContext,
     Need,
     NotFoundError,
     assign,
@@ -61,6 +63,10 @@ STATUS_TIME = {"arrived": Appointment.arrived_at, "in_service": Appointment.in_s
 STATUS_EVENT = {"arrived": "appointment.arrived", "no_show": "appointment.no_show",
                 "delivered": "appointment.completed"}
 CHANNELS = frozenset({"portal", "api", "self_service", "sale"})
+# A unique-key collision on a bay, loaner or driver picked by a concurrent booking is retried
+# on fresh data; a technician time that is really gone then fails the capacity check.
+WRITE_ATTEMPTS = 3
+T = TypeVar("T")
 
 
 class SlotTaken(Exception):
@@ -163,6 +169,21 @@ async def _replay(tenant_id: uuid.UUID, key: str, fingerprint: str) -> Booking |
     return Booking(msgspec.convert(seen["response"], AppointmentRead), replayed=True)
 
 
+async def _retrying(write: Callable[[], Awaitable[T]],
+                    on_collision: Callable[[], Awaitable[T | None]] | None = None) -> T:
+    """Run a write transaction; a unique-key collision (a concurrent booking took a hold
+    first) is retried on fresh data, so only a time that is really gone is refused."""
+    for _ in range(WRITE_ATTEMPTS):
+        try:
+            return await write()
+        except Exception as error:
+            if not is_unique_violation(error):
+                raise
+            if on_collision is not None and (answer := await on_collision()) is not None:
+                return answer
+    raise SlotTaken("that time was just taken by another booking")
+
+
 async def book(tenant_id: uuid.UUID, data: AppointmentCreate, *, channel: str, actor: str,
                idempotency_key: str | None = None, now: datetime | None = None) -> Booking:
     """Book one appointment; with an idempotency key a retry returns the first result."""
@@ -173,92 +194,104 @@ async def book(tenant_id: uuid.UUID, data: AppointmentCreate, *, channel: str, a
     if idempotency_key and (replay := await _replay(tenant_id, idempotency_key, fingerprint)):
         return replay
     context = await customer_context(tenant_id, data.vehicle_id)
+
+    async def write() -> Booking:
+        return Booking(await _write_booking(
+            tenant_id, data, context, channel=channel, actor=actor,
+            idempotency_key=idempotency_key, fingerprint=fingerprint, now=now), replayed=False)
+
+    async def replay() -> Booking | None:
+        """A concurrent request with the same key won: answer with its result."""
+        return await _replay(tenant_id, idempotency_key, fingerprint) if idempotency_key else None
+
+    return await _retrying(write, replay)
+
+
+async def _write_booking(tenant_id: uuid.UUID, data: AppointmentCreate,
+                         context: CustomerContext, *, channel: str, actor: str,
+                         idempotency_key: str | None, fingerprint: str,
+                         now: datetime) -> AppointmentRead:
+    """The booking transaction: fresh capacity check, appointment, holds, reminders, event."""
     intake = msgspec.to_builtins(data.intake)
     point = pickup_point(data.intake.pickup_latitude, data.intake.pickup_longitude)
-    try:
-        async with tenant_scope(tenant_id):
-            cap = await load_capacity(tenant_id)
-            need = need_for(cap, data.job_codes, data.intake.problem, mobile=data.mobile,
-                            loaner=data.loaner, pickup=data.pickup)
-            starts_at = aware(data.starts_at, cap)
-            check_start(cap, starts_at, need, now)
-            found = await _assignment(cap, need, starts_at, data.technician_id)
-            pickup = pickup_terms(cap, data.rework, point)
-            row = Appointment(
-                customer_id=context.vehicle.customer_id, vehicle_id=data.vehicle_id,
-                advisor_staff_id=data.advisor_staff_id
-                or await choose_advisor(context, *cap.day_bounds(starts_at)),
-                technician_id=found.technician_id, bay_id=found.bay_id,
-                loaner_id=found.loaner_id, driver_id=found.driver_id,
-                starts_at=found.starts_at, ends_at=found.ends_at, status="booked",
-                channel=channel, job_codes=need.codes, intake=intake,
-                estimate_minutes=need.minutes, estimate_labour_fen=need.labour_fen,
-                estimate_parts_fen=need.parts_fen, rework=data.rework, quick=need.quick,
-                mobile=need.mobile, loaner=need.loaner, pickup=need.pickup,
-                pickup_free=need.pickup and pickup.free, pickup_distance_km=pickup.distance_km,
-                recalls=context.vehicle.open_recalls, declined_offered=context.declined_work,
-                booked_by=actor[:254], request_received_at=aware(data.request_received_at, cap)
-                if data.request_received_at else now,
-                first_response_at=aware(data.first_response_at, cap)
-                if data.first_response_at else now,
-                booked_at=now,
-            )
-            await Appointment.insert_in_tenant(row)
-            await _hold(cap, row.id, found)
-            await schedule_reminders(row.id, row.starts_at, now)
-            await events.emit("appointment.booked", event_payload(row))
-            result = appointment_read(row)
-            if idempotency_key:
-                await IdempotencyKey.insert_in_tenant(IdempotencyKey(
-                    key=idempotency_key, request_hash=fingerprint, appointment_id=row.id,
-                    response=msgspec.to_builtins(result)))
-    except Exception as error:
-        if not is_unique_violation(error):
-            raise
-        if idempotency_key and (replay := await _replay(tenant_id, idempotency_key,
-                                                        fingerprint)):
-            return replay
-        raise SlotTaken("that time was just taken by another booking") from None
-    return Booking(result, replayed=False)
+    async with tenant_scope(tenant_id):
+        cap = await load_capacity(tenant_id)
+        need = need_for(cap, data.job_codes, data.intake.problem, mobile=data.mobile,
+                        loaner=data.loaner, pickup=data.pickup)
+        starts_at = aware(data.starts_at, cap)
+        check_start(cap, starts_at, need, now)
+        found = await _assignment(cap, need, starts_at, data.technician_id)
+        pickup = pickup_terms(cap, data.rework, point)
+        row = Appointment(
+            customer_id=context.vehicle.customer_id, vehicle_id=data.vehicle_id,
+            advisor_staff_id=data.advisor_staff_id
+            or await choose_advisor(context, *cap.day_bounds(starts_at)),
+            technician_id=found.technician_id, bay_id=found.bay_id,
+            loaner_id=found.loaner_id, driver_id=found.driver_id,
+            starts_at=found.starts_at, ends_at=found.ends_at, status="booked",
+            channel=channel, job_codes=need.codes, intake=intake,
+            estimate_minutes=need.minutes, estimate_labour_fen=need.labour_fen,
+            estimate_parts_fen=need.parts_fen, rework=data.rework, quick=need.quick,
+            mobile=need.mobile, loaner=need.loaner, pickup=need.pickup,
+            pickup_free=need.pickup and pickup.free, pickup_distance_km=pickup.distance_km,
+            recalls=context.vehicle.open_recalls, declined_offered=context.declined_work,
+            booked_by=actor[:254], request_received_at=aware(data.request_received_at, cap)
+            if data.request_received_at else now,
+            first_response_at=aware(data.first_response_at, cap)
+            if data.first_response_at else now,
+            booked_at=now,
+        )
+        await Appointment.insert_in_tenant(row)
+        await _hold(cap, row.id, found)
+        await schedule_reminders(row.id, row.starts_at, now)
+        await events.emit("appointment.booked", event_payload(row))
+        result = appointment_read(row)
+        if idempotency_key:
+            await IdempotencyKey.insert_in_tenant(IdempotencyKey(
+                key=idempotency_key, request_hash=fingerprint, appointment_id=row.id,
+                response=msgspec.to_builtins(result)))
+    return result
 
 
 async def reschedule(tenant_id: uuid.UUID, appointment_id: uuid.UUID, starts_at: datetime, *,
                      actor: str, now: datetime | None = None) -> Appointment | None:
     """Move a booked appointment; its holds and reminders are replaced in one transaction,
     so a refused move leaves the old booking exactly as it was."""
-    now = now or datetime.now(UTC)
-    try:
-        async with tenant_scope(tenant_id):
-            row = await load(appointment_id)
-            if row is None:
-                return None
-            if row.status != "booked":
-                raise StateError("status", f"a {row.status} appointment cannot be rescheduled")
-            cap = await load_capacity(tenant_id)
-            need = need_for(cap, row.job_codes, "", mobile=row.mobile, loaner=row.loaner,
-                            pickup=row.pickup)
-            new_start = aware(starts_at, cap)
-            check_start(cap, new_start, need, now)
-            previous = row.starts_at
-            await _release(row.id)
-            found = await _assignment(cap, need, new_start, None)
-            await _hold(cap, row.id, found)
-            changes = {Appointment.starts_at: found.starts_at, Appointment.ends_at: found.ends_at,
-                       Appointment.technician_id: found.technician_id,
-                       Appointment.bay_id: found.bay_id, Appointment.loaner_id: found.loaner_id,
-                       Appointment.driver_id: found.driver_id, Appointment.confirmed_at: None,
-                       Appointment.reschedule_count: row.reschedule_count + 1}
-            await Appointment.update_in_tenant(changes).where(Appointment.id == row.id)
-            await schedule_reminders(row.id, found.starts_at, now)
-            row = await load(row.id)
-            assert row is not None
-            await events.emit("appointment.rescheduled", event_payload(
-                row, previous_starts_at=previous, rescheduled_at=now, actor_kind=actor[:32]))
-            return row
-    except Exception as error:
-        if is_unique_violation(error):
-            raise SlotTaken("that time was just taken by another booking") from None
-        raise
+    moment = now or datetime.now(UTC)
+    return await _retrying(lambda: _move(tenant_id, appointment_id, starts_at, actor=actor,
+                                         now=moment))
+
+
+async def _move(tenant_id: uuid.UUID, appointment_id: uuid.UUID, starts_at: datetime, *,
+                actor: str, now: datetime) -> Appointment | None:
+    async with tenant_scope(tenant_id):
+        row = await load(appointment_id)
+        if row is None:
+            return None
+        if row.status != "booked":
+            raise StateError("status", f"a {row.status} appointment cannot be rescheduled")
+        cap = await load_capacity(tenant_id)
+        need = need_for(cap, row.job_codes, "", mobile=row.mobile, loaner=row.loaner,
+                        pickup=row.pickup)
+        new_start = aware(starts_at, cap)
+        check_start(cap, new_start, need, now)
+        previous = row.starts_at
+        await _release(row.id)
+        found = await _assignment(cap, need, new_start, None)
+        await _hold(cap, row.id, found)
+        await Appointment.update_in_tenant({
+            Appointment.starts_at: found.starts_at, Appointment.ends_at: found.ends_at,
+            Appointment.technician_id: found.technician_id, Appointment.bay_id: found.bay_id,
+            Appointment.loaner_id: found.loaner_id, Appointment.driver_id: found.driver_id,
+            Appointment.confirmed_at: None,
+            Appointment.reschedule_count: row.reschedule_count + 1,
+        }).where(Appointment.id == row.id)
+        await schedule_reminders(row.id, found.starts_at, now)
+        row = await load(row.id)
+        assert row is not None
+        await events.emit("appointment.rescheduled", event_payload(
+            row, previous_starts_at=previous, rescheduled_at=now, actor_kind=actor[:32]))
+        return row
 
 
 async def cancel(tenant_id: uuid.UUID, appointment_id: uuid.UUID, *, reason: str = "",
