@@ -148,3 +148,6 @@ async def seed(seed: int = 2026, customers_per_dealer: int = 300) -> bool:
 
 
 SEED_HOOKS: list = []
+
+from dealerhub.tenants.demo_data import seed_customer_base  # noqa: E402
+SEED_HOOKS.append(seed_customer_base)

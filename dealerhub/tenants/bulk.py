@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from piccolo.table import Table
+
 from dealerhub.platform import db
 from dealerhub.platform.tenancy import require_tenant
 
@@ -99,6 +101,25 @@ async def bulk_insert(table: str, rows: Sequence[dict[str, Any]], types: dict[st
             f"select {{}}, {', '.join('x.' + c for c in columns)} from {rows_source(types)}",
             tenant_id, rows_json(part, columns),
         )
+
+
+_SQL_TYPES = {"UUID": "uuid", "Varchar": "text", "Text": "text", "Integer": "int",
+              "SmallInt": "int", "BigInt": "bigint", "Float": "float8", "Numeric": "numeric",
+              "Boolean": "boolean", "Date": "date", "Timestamptz": "timestamptz",
+              "JSONB": "jsonb", "JSON": "jsonb"}
+
+
+def column_types(table: type[Table]) -> dict[str, str]:
+    """Column name -> PostgreSQL type for every column but `tenant_id`."""
+    return {column._meta.db_column_name: _SQL_TYPES[type(column).__name__]
+            for column in table._meta.columns if column._meta.name != "tenant_id"}
+
+
+async def insert_objects(table: type[Table], objects: Sequence[Table]) -> None:
+    """Insert Piccolo objects (defaults already filled in) in set-based statements."""
+    types = column_types(table)
+    await bulk_insert(table._meta.tablename,
+                      [{name: getattr(obj, name) for name in types} for obj in objects], types)
 
 
 def loaded(value: Any, default: Any) -> Any:
