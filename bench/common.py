@@ -239,3 +239,9 @@ async def _python_load(
         errors,
         "python-httpx",
     )
+
+
+def median_round(rounds: list[LoadResult]) -> LoadResult:
+    """The round with the median throughput (its own latencies travel with it)."""
+    ordered = sorted(rounds, key=lambda r: r.requests_per_second)
+    return ordered[len(ordered) // 2]
