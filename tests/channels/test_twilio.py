@@ -42,7 +42,9 @@ async def sent_sms(dealer, twilio_config, **customer_fields):
 async def test_sms_is_sent_through_the_sdk(dealer_a, twilio_api, twilio_config) -> None:
     customer, message = await sent_sms(dealer_a, twilio_config)
     assert message.status == "sent" and message.provider_id.startswith("SM")
-    request = next(r for r in twilio_api.sent if r.form.get("Body", "").endswith("该保养了。"))
+    request = next(r for r in twilio_api.sent
+                   if r.headers.get("I-Twilio-Idempotency-Token") == str(message.id))
+    assert request.form["Body"].endswith("该保养了。")
     assert request.path == f"/2010-04-01/Accounts/{twilio_config['account_sid']}/Messages.json"
     assert request.form["From"] == "+8610690000"
     assert request.form["StatusCallback"].endswith(f"/hooks/channels/twilio_sms/{dealer_a.id}")
