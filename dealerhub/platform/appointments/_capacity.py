@@ -7,6 +7,7 @@ are the only places where local and UTC meet.
 
 from __future__ import annotations
 
+import time as time_module
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -142,8 +143,28 @@ def _job(row: dict[str, Any]) -> Job:
                row["mobile"], tuple(k.lower() for k in row["keywords"] or []))
 
 
+# Capacity changes rarely and every search and booking needs it: keep each dealer's snapshot
+# for a few seconds. Writes in this process drop it at once; another process sees a change
+# within CACHE_SECONDS. Double booking stays impossible either way (holds are unique).
+CACHE_SECONDS = 10.0
+_cache: dict[uuid.UUID, tuple[float, Capacity]] = {}
+
+
+def forget_capacity(tenant_id: uuid.UUID) -> None:
+    _cache.pop(tenant_id, None)
+
+
 async def load_capacity(tenant_id: uuid.UUID) -> Capacity:
-    """The snapshot; call inside the caller's tenant scope."""
+    """The snapshot (cached briefly); call inside the caller's tenant scope."""
+    cached = _cache.get(tenant_id)
+    if cached is not None and cached[0] > time_module.monotonic():
+        return cached[1]
+    snapshot = await _read_capacity(tenant_id)
+    _cache[tenant_id] = (time_module.monotonic() + CACHE_SECONDS, snapshot)
+    return snapshot
+
+
+async def _read_capacity(tenant_id: uuid.UUID) -> Capacity:
     dealer = await Dealer.select(Dealer.name, Dealer.time_zone, Dealer.latitude,
                                  Dealer.longitude).where(
         Dealer.id == tenant_id).first()
@@ -202,6 +223,7 @@ async def update_settings(tenant_id: uuid.UUID, data: SettingsUpdate) -> dict[st
         if getattr(data, name) is not None:
             values[name] = getattr(data, name)
     async with tenant_scope(tenant_id):
+        forget_capacity(tenant_id)
         existing = await CapacitySettings.objects_in_tenant().first()
         if existing is None:
             existing = CapacitySettings()
@@ -216,6 +238,7 @@ async def update_settings(tenant_id: uuid.UUID, data: SettingsUpdate) -> dict[st
 
 async def add_holiday(tenant_id: uuid.UUID, data: HolidayCreate) -> Holiday:
     async with tenant_scope(tenant_id):
+        forget_capacity(tenant_id)
         if await Holiday.count_in_tenant().where(Holiday.day == data.day):
             raise CapacityError("day", f"{data.day} is already a holiday")
         (row,) = await Holiday.insert_in_tenant(Holiday(day=data.day, name=data.name))
@@ -224,6 +247,7 @@ async def add_holiday(tenant_id: uuid.UUID, data: HolidayCreate) -> Holiday:
 
 async def remove_holiday(tenant_id: uuid.UUID, holiday_id: uuid.UUID) -> bool:
     async with tenant_scope(tenant_id):
+        forget_capacity(tenant_id)
         row = await Holiday.get_in_tenant(holiday_id)
         if row is None:
             return False
@@ -233,6 +257,7 @@ async def remove_holiday(tenant_id: uuid.UUID, holiday_id: uuid.UUID) -> bool:
 
 async def add_resource(tenant_id: uuid.UUID, data: ResourceCreate) -> Resource:
     async with tenant_scope(tenant_id):
+        forget_capacity(tenant_id)
         (row,) = await Resource.insert_in_tenant(Resource(kind=data.kind, name=data.name))
         return row
 
@@ -240,6 +265,7 @@ async def add_resource(tenant_id: uuid.UUID, data: ResourceCreate) -> Resource:
 async def add_technician(tenant_id: uuid.UUID, data: TechnicianCreate) -> Technician:
     shifts = _check_hours("shifts", data.shifts)
     async with tenant_scope(tenant_id):
+        forget_capacity(tenant_id)
         (row,) = await Technician.insert_in_tenant(Technician(
             name=data.name, skills=sorted({s.strip().lower() for s in data.skills}),
             shifts=shifts, staff_id=data.staff_id))
@@ -249,6 +275,7 @@ async def add_technician(tenant_id: uuid.UUID, data: TechnicianCreate) -> Techni
 async def add_job(tenant_id: uuid.UUID, data: JobCreate) -> ServiceJob:
     code = data.code.strip().upper()
     async with tenant_scope(tenant_id):
+        forget_capacity(tenant_id)
         if await ServiceJob.count_in_tenant().where(ServiceJob.code == code):
             raise CapacityError("code", f"job code {code} already exists")
         (row,) = await ServiceJob.insert_in_tenant(ServiceJob(
@@ -265,6 +292,7 @@ async def set_active(tenant_id: uuid.UUID, kind: str, object_id: uuid.UUID,
     """Retire (or bring back) a technician, a resource or a catalogue job; history keeps it."""
     table = {"technician": Technician, "resource": Resource, "job": ServiceJob}[kind]
     async with tenant_scope(tenant_id):
+        forget_capacity(tenant_id)
         row = await table.get_in_tenant(object_id)
         if row is None:
             return False
