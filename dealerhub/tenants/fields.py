@@ -221,6 +221,10 @@ def parse_date(value: Any) -> date | None:
     if isinstance(value, date):
         return value
     text = str(value).strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
     if " " in text or "T" in text:
         text = re.split(r"[ T]", text)[0]
     for fmt in _DATE_FORMATS:

@@ -5,21 +5,27 @@ the dealer's external id in one set-based statement."""
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from dealerhub.tenants.bulk import bulk_insert, bulk_update, bulk_upsert
+from dealerhub.tenants.bulk import bulk_insert, bulk_update, bulk_upsert, loaded
 from dealerhub.tenants.customers.facts import refresh_customer_facts
 from dealerhub.tenants.customers.service import after_customer_write, clean_customer
 from dealerhub.tenants.customers.tables import Customer
 from dealerhub.tenants.fields import Cleaner, FieldError, InvalidInput
 from dealerhub.tenants.imports.readers import header_key
-from dealerhub.tenants.vehicles.facts import refresh_vehicle_facts
-from dealerhub.tenants.vehicles.service import clean_vehicle
-from dealerhub.tenants.vehicles.tables import OdometerReading, Vehicle
+from dealerhub.tenants.vehicles.facts import (
+    FACT_TYPES,
+    Reading,
+    last_services,
+    readings_of,
+    vehicle_facts,
+    vehicle_models,
+)
+from dealerhub.tenants.vehicles.service import VEHICLE_FIELDS, clean_vehicle
+from dealerhub.tenants.vehicles.tables import Vehicle
 
 Row = tuple[int, dict[str, Any]]
 
@@ -138,15 +144,15 @@ async def apply_customers(rows: list[Row], seen: set[int]) -> BatchOutcome:
 
 VEHICLE_TYPES_SQL = {"id": "uuid", "external_id": "text", "customer_id": "uuid", "vin": "text",
                      "plate": "text", "model_code": "text", "model_year": "int",
-                     "purchase_date": "date", "warranty_end": "date", "warranty_end_km": "int",
-                     "insurance_expiry": "date", "open_recalls": "jsonb"}
+                     "purchase_date": "date", "insurance_expiry": "date", "open_recalls": "jsonb",
+                     **FACT_TYPES}
 READING_TYPES_SQL = {"id": "uuid", "vehicle_id": "uuid", "read_on": "date", "km": "int",
                      "source": "text"}
 
 
 async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
     outcome = BatchOutcome()
-    good: list[tuple[int, dict[str, Any], str, int | None, date]] = []
+    good: list[tuple[int, dict[str, Any], str, int | None, date, set[str]]] = []
     today = date.today()
     for number, raw in rows:
         external_id = _take_external_id(number, raw, seen, outcome)
@@ -163,7 +169,7 @@ async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
         if errors:
             outcome.refuse(number, errors)
         elif external_id is not None and owner is not None:
-            good.append((number, values, owner, km, read_on))
+            good.append((number, values, owner, km, read_on, set(raw)))
     if not good:
         return outcome
     owners = {row["external_id"]: row["id"] for row in await Customer.select_in_tenant(
@@ -172,17 +178,15 @@ async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
     by_vin = {row["vin"]: row for row in await Vehicle.select_in_tenant(
         Vehicle.id, Vehicle.vin, Vehicle.external_id,
     ).where(Vehicle.vin.is_in([g[1]["vin"] for g in good]))}
-    by_external = {row["external_id"]: row["id"] for row in await Vehicle.select_in_tenant(
-        Vehicle.id, Vehicle.external_id,
+    by_external = {row["external_id"]: row for row in await Vehicle.select_in_tenant(
+        Vehicle.id, *(getattr(Vehicle, name) for name in VEHICLE_FIELDS),
     ).where(Vehicle.external_id.is_in([g[1]["external_id"] for g in good]))}
-    readings: dict[uuid.UUID, list[tuple[date, int]]] = defaultdict(list)
-    if by_external:
-        for row in await OdometerReading.select_in_tenant(
-            OdometerReading.vehicle_id, OdometerReading.read_on, OdometerReading.km,
-        ).where(OdometerReading.vehicle_id.is_in(list(by_external.values()))):
-            readings[row["vehicle_id"]].append((row["read_on"], row["km"]))
+    existing_ids = [row["id"] for row in by_external.values()]
+    readings = await readings_of(existing_ids)
+    services = await last_services(existing_ids)
+    models = await vehicle_models()
     records, new_readings, vins = [], [], set()
-    for number, values, owner, km, read_on in good:
+    for number, values, owner, km, read_on, present in good:
         errors = []
         if owner not in owners:
             errors.append(FieldError("customer_external_id", f"no customer with id {owner}"))
@@ -192,9 +196,11 @@ async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
                                             f"({other['external_id'] or 'entered by hand'})"))
         if values["vin"] in vins:
             errors.append(FieldError("vin", "appears more than once in this file"))
-        existing = by_external.get(values["external_id"])
+        current = by_external.get(values["external_id"])
+        existing = current["id"] if current else None
+        history = readings.get(existing, []) if existing else []
         if km is not None and existing is not None:
-            earlier = max((k for on, k in readings[existing] if on <= read_on), default=None)
+            earlier = max((r.km for r in history if r.on <= read_on), default=None)
             if earlier is not None and km < earlier:
                 errors.append(FieldError(
                     "odometer_km", f"{km} km is lower than the earlier reading of {earlier} km"))
@@ -202,7 +208,15 @@ async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
             outcome.refuse(number, errors)
             continue
         vins.add(values["vin"])
+        if current:  # columns the file does not have keep their stored values
+            values.update({name: loaded(current[name], []) if name == "open_recalls"
+                           else current[name] for name in VEHICLE_FIELDS if name not in present})
         values.update(id=existing or uuid.uuid4(), customer_id=owners[owner])
+        values.update(vehicle_facts(
+            purchase_date=values["purchase_date"], warranty_end=values["warranty_end"],
+            warranty_end_km=values["warranty_end_km"], model=models.get(values["model_code"] or ""),
+            readings=[*history, *([Reading(read_on, km)] if km is not None else [])],
+            last_service=services.get(existing) if existing else None))
         records.append(values)
         if km is not None:
             new_readings.append({"external_id": values["external_id"], "read_on": read_on,
@@ -214,7 +228,6 @@ async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
     await bulk_insert("odometer_reading", [
         {"id": uuid.uuid4(), "vehicle_id": ids[r["external_id"]], "read_on": r["read_on"],
          "km": r["km"], "source": "import"} for r in new_readings], READING_TYPES_SQL)
-    await refresh_vehicle_facts(list(ids.values()))
     await refresh_customer_facts(list({r["customer_id"] for r in records}))
     outcome.applied = len(records)
     return outcome

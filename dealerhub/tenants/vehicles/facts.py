@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from dealerhub.tenants.bulk import bulk_update, chunks
 from dealerhub.tenants.months import add_months
@@ -94,49 +95,69 @@ def next_maintenance(*, interval_km: int, interval_months: int, last_service_on:
     return due
 
 
+def vehicle_facts(*, purchase_date: date | None, warranty_end: date | None,
+                  warranty_end_km: int | None, model: dict[str, Any] | None,
+                  readings: Sequence[Reading], last_service: tuple[date, int] | None,
+                  ) -> dict[str, Any]:
+    """Every derived column of one vehicle from its own data, readings and last maintenance."""
+    interval = (model["maintenance_km"], model["maintenance_months"]) if model \
+        else DEFAULT_INTERVAL
+    valid = valid_readings(readings)
+    rate = daily_km(valid, purchase_date)
+    service_on, service_km = last_service or (purchase_date, 0)
+    if warranty_end is None and model and purchase_date:
+        warranty_end = add_months(purchase_date, 12 * model["warranty_years"])
+    return {
+        "last_odometer_km": valid[-1].km if valid else None,
+        "last_odometer_on": valid[-1].on if valid else None,
+        "daily_km": rate, "long_trip": long_trip(valid),
+        "next_maintenance_date": next_maintenance(
+            interval_km=interval[0], interval_months=interval[1], last_service_on=service_on,
+            last_service_km=service_km, last_reading=valid[-1] if valid else None, rate=rate),
+        "warranty_end": warranty_end,
+        "warranty_end_km": warranty_end_km or (model["warranty_km"] if model else None),
+    }
+
+
+async def vehicle_models() -> dict[str, dict[str, Any]]:
+    return {m["code"]: m for m in await VehicleModel.select()}
+
+
+async def readings_of(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Reading]]:
+    readings: dict[uuid.UUID, list[Reading]] = {}
+    if ids:
+        for row in await OdometerReading.select_in_tenant(
+            OdometerReading.vehicle_id, OdometerReading.read_on, OdometerReading.km,
+        ).where(OdometerReading.vehicle_id.is_in(list(ids))):
+            readings.setdefault(row["vehicle_id"], []).append(Reading(row["read_on"], row["km"]))
+    return readings
+
+
+async def last_services(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[date, int]]:
+    """Date and km of each vehicle's latest closed maintenance visit."""
+    services: dict[uuid.UUID, tuple[date, int]] = {}
+    if ids:
+        for row in await RepairOrder.select_in_tenant(
+            RepairOrder.vehicle_id, RepairOrder.closed_at, RepairOrder.mileage_km,
+        ).where(RepairOrder.vehicle_id.is_in(list(ids)), RepairOrder.status == "closed",
+                RepairOrder.ro_type == "maintenance").order_by(RepairOrder.closed_at):
+            services[row["vehicle_id"]] = (row["closed_at"].date(), row["mileage_km"] or 0)
+    return services
+
+
 async def refresh_vehicle_facts(vehicle_ids: Sequence[uuid.UUID]) -> None:
     """Recompute the derived facts of these vehicles (inside their tenant's scope)."""
-    models = {m["code"]: m for m in await VehicleModel.select()}
+    models = await vehicle_models()
     for part in chunks(list(dict.fromkeys(vehicle_ids)), 1000):
-        await _refresh_part(list(part), models)
-
-
-async def _refresh_part(ids: list[uuid.UUID], models: dict[str, dict]) -> None:
-    readings: dict[uuid.UUID, list[Reading]] = {}
-    for row in await OdometerReading.select_in_tenant(
-        OdometerReading.vehicle_id, OdometerReading.read_on, OdometerReading.km,
-    ).where(OdometerReading.vehicle_id.is_in(ids)):
-        readings.setdefault(row["vehicle_id"], []).append(Reading(row["read_on"], row["km"]))
-    services: dict[uuid.UUID, tuple[date, int]] = {}
-    for row in await RepairOrder.select_in_tenant(
-        RepairOrder.vehicle_id, RepairOrder.closed_at, RepairOrder.mileage_km,
-    ).where(RepairOrder.vehicle_id.is_in(ids), RepairOrder.status == "closed",
-            RepairOrder.ro_type == "maintenance").order_by(RepairOrder.closed_at):
-        services[row["vehicle_id"]] = (row["closed_at"].date(), row["mileage_km"] or 0)
-    updates = []
-    for vehicle in await Vehicle.select_in_tenant(
-        Vehicle.id, Vehicle.model_code, Vehicle.purchase_date, Vehicle.warranty_end,
-        Vehicle.warranty_end_km,
-    ).where(Vehicle.id.is_in(ids)):
-        model = models.get(vehicle["model_code"] or "")
-        interval = (model["maintenance_km"], model["maintenance_months"]) if model \
-            else DEFAULT_INTERVAL
-        valid = valid_readings(readings.get(vehicle["id"], []))
-        rate = daily_km(valid, vehicle["purchase_date"])
-        service_on, service_km = services.get(vehicle["id"], (vehicle["purchase_date"], 0))
-        warranty_end = vehicle["warranty_end"]
-        if warranty_end is None and model and vehicle["purchase_date"]:
-            warranty_end = add_months(vehicle["purchase_date"], 12 * model["warranty_years"])
-        updates.append({
-            "id": vehicle["id"],
-            "last_odometer_km": valid[-1].km if valid else None,
-            "last_odometer_on": valid[-1].on if valid else None,
-            "daily_km": rate, "long_trip": long_trip(valid),
-            "next_maintenance_date": next_maintenance(
-                interval_km=interval[0], interval_months=interval[1], last_service_on=service_on,
-                last_service_km=service_km, last_reading=valid[-1] if valid else None, rate=rate),
-            "warranty_end": warranty_end,
-            "warranty_end_km": vehicle["warranty_end_km"]
-            or (model["warranty_km"] if model else None),
-        })
-    await bulk_update("vehicle", updates, FACT_TYPES)
+        ids = list(part)
+        readings, services = await readings_of(ids), await last_services(ids)
+        updates = [{"id": vehicle["id"], **vehicle_facts(
+            purchase_date=vehicle["purchase_date"], warranty_end=vehicle["warranty_end"],
+            warranty_end_km=vehicle["warranty_end_km"],
+            model=models.get(vehicle["model_code"] or ""),
+            readings=readings.get(vehicle["id"], []), last_service=services.get(vehicle["id"]),
+        )} for vehicle in await Vehicle.select_in_tenant(
+            Vehicle.id, Vehicle.model_code, Vehicle.purchase_date, Vehicle.warranty_end,
+            Vehicle.warranty_end_km,
+        ).where(Vehicle.id.is_in(ids))]
+        await bulk_update("vehicle", updates, FACT_TYPES)

@@ -28,7 +28,8 @@ async def test_portal_upload_runs_in_the_background_with_progress(client, dealer
 async def test_upload_of_a_non_spreadsheet_reports_a_file_error(client, dealer_a,
                                                                 jobs_worker) -> None:
     headers = await bearer_for(client, dealer_a.emails["dealer_admin"])
-    response = await client.post("/api/v1/imports/files", headers=headers, content=b"PK\x03\x04junk",
+    response = await client.post("/api/v1/imports/files", headers=headers,
+                                 content=b"PK\x03\x04junk",
                                  params={"kind": "vehicles", "filename": "cars.xlsx"})
     assert response.status_code == 201
     jobs_worker.drain()

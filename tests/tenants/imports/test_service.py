@@ -124,3 +124,23 @@ async def test_json_bulk_rows_report_negative_and_bad_values(dealer_a) -> None:
     ], None)
     assert (job.applied_rows, job.error_rows) == (1, 2)
     assert _report(await import_errors(dealer_a.id, job.id)) == {(1, "email"), (3, "external_id")}
+
+
+async def test_columns_missing_from_a_later_file_keep_their_values(dealer_a) -> None:
+    await import_rows(dealer_a.id, "customers", [{"external_id": "K1", "name": "吴敏"}], None)
+    vin = make_vin()
+    first = await import_rows(dealer_a.id, "vehicles", [{
+        "external_id": "KV1", "customer_external_id": "K1", "vin": vin, "plate": "沪E11111",
+        "purchase_date": "2024-02-01", "insurance_expiry": "2026-02-01"}], None)
+    assert first.applied_rows == 1
+    second = await import_rows(dealer_a.id, "vehicles", [{
+        "external_id": "KV1", "customer_external_id": "K1", "vin": vin, "plate": "沪E22222"}],
+        None)
+    assert second.applied_rows == 1
+    async with tenant_scope(dealer_a.id, write=False):
+        owner = await Customer.select_in_tenant(Customer.id).where(
+            Customer.external_id == "K1").first()
+    (vehicle,) = await list_vehicles_for_customer(dealer_a.id, owner["id"])
+    assert vehicle.plate == "沪E22222"
+    assert str(vehicle.purchase_date) == "2024-02-01" and str(vehicle.insurance_expiry) == \
+        "2026-02-01"

@@ -42,7 +42,7 @@ def test_daily_km_from_the_sale_when_there_is_one_reading() -> None:
 def test_long_trip_when_the_latest_rate_jumps() -> None:
     steady = [Reading(D(2025, 1, 1), 0), Reading(D(2025, 7, 1), 5430),
               Reading(D(2025, 8, 1), 6360)]
-    jump = steady[:2] + [Reading(D(2025, 8, 1), 5430 + 31 * 120)]
+    jump = [*steady[:2], Reading(D(2025, 8, 1), 5430 + 31 * 120)]
     assert long_trip(steady) is False
     assert long_trip(jump) is True
 
