@@ -135,6 +135,15 @@ def run_python(code: str, env: dict[str, str]) -> str:
     return completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
 
 
+SERVED_PIDS: dict[str, int] = {}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), for CPU cost per request."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def served(app: str, env: dict[str, str], *, factory: bool = True) -> Iterator[str]:
     """Serve an ASGI app with uvicorn in its own process; yields its base URL."""
@@ -156,6 +165,7 @@ def served(app: str, env: dict[str, str], *, factory: bool = True) -> Iterator[s
         command.append("--factory")
     process = subprocess.Popen(command, env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
+    SERVED_PIDS[base] = process.pid
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -180,6 +190,8 @@ class LoadResult:
     p99_ms: float
     errors: int
     tool: str
+    requests: int = 0
+    server_cpu_ms_per_request: float | None = None
 
 
 _WRK_LATENCY = re.compile(r"^\s*(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
@@ -190,7 +202,21 @@ def _to_ms(value: str, unit: str) -> float:
 
 
 def load(url: str, headers: dict[str, str], seconds: int, connections: int) -> LoadResult:
-    """HTTP GET load: wrk where installed (it costs the server little CPU), else Python."""
+    """HTTP GET load: wrk where installed (it costs the server little CPU), else Python.
+
+    When the URL is served by `served()`, the server's CPU time per request is measured
+    too: unlike throughput it barely moves when other work shares the machine."""
+    base = url.split("/", 3)
+    pid = SERVED_PIDS.get(f"{base[0]}//{base[2]}")
+    cpu_before = cpu_seconds(pid) if pid else None
+    figures = _load(url, headers, seconds, connections)
+    if pid and cpu_before is not None and figures.requests:
+        used_ms = (cpu_seconds(pid) - cpu_before) * 1000
+        figures.server_cpu_ms_per_request = used_ms / figures.requests
+    return figures
+
+
+def _load(url: str, headers: dict[str, str], seconds: int, connections: int) -> LoadResult:
     wrk = shutil.which("wrk")
     if wrk:
         command = [wrk, "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--latency", url]
@@ -208,6 +234,7 @@ def load(url: str, headers: dict[str, str], seconds: int, connections: int) -> L
             latencies.get("99", float("nan")),
             int(errors_match.group(1)) if errors_match else 0,
             "wrk",
+            int(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
         )
     return asyncio.run(_python_load(url, headers, seconds, connections))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 
 from bench.common import (
     PG_ADMIN_DSN,
@@ -71,10 +72,20 @@ def main(quick: bool) -> dict[str, object]:
     ours, bare = median_round(ours_rounds), median_round(bare_rounds)
     if any(r.errors for r in ours_rounds + bare_rounds):
         raise SystemExit("non-2xx responses during the run")
-    for label, figures in (("dealerhub", ours), ("bare", bare)):
-        print(f"{label:<9}: {figures.requests_per_second:.0f} req/s p50 {figures.p50_ms:.2f} ms "
-              f"p99 {figures.p99_ms:.2f} ms (median of {rounds} rounds, {figures.tool})")
-    print(f"ratio    : {ours.requests_per_second / bare.requests_per_second:.2f} (target >= 0.5)")
+    cpu = {
+        label: statistics.median(r.server_cpu_ms_per_request or 0.0 for r in runs)
+        for label, runs in (("ours", ours_rounds), ("bare", bare_rounds))
+    }
+    for label, figures, key in (("dealerhub", ours, "ours"), ("bare", bare, "bare")):
+        print(
+            f"{label:<9}: {figures.requests_per_second:.0f} req/s p50 {figures.p50_ms:.2f} ms "
+            f"p99 {figures.p99_ms:.2f} ms, server CPU {cpu[key]:.3f} ms/request "
+            f"(median of {rounds} rounds, {figures.tool})"
+        )
+    print(
+        f"ratio    : {ours.requests_per_second / bare.requests_per_second:.2f} (target >= 0.5); "
+        f"CPU-cost ratio bare/ours {cpu['bare'] / cpu['ours']:.2f}"
+    )
     return result(
         "read_endpoint",
         unit="req/s",
@@ -83,9 +94,16 @@ def main(quick: bool) -> dict[str, object]:
         target=0.5,
         target_on="ratio",
         better="higher",
-        size={"dealers": dealers, "api_keys": dealers * keys, "rounds": rounds,
-              "seconds_per_round": seconds, "connections": connections},
+        size={
+            "dealers": dealers,
+            "api_keys": dealers * keys,
+            "rounds": rounds,
+            "seconds_per_round": seconds,
+            "connections": connections,
+        },
         p99_ms=round(ours.p99_ms, 2),
         baseline_p99_ms=round(bare.p99_ms, 2),
         tool=ours.tool,
+        server_cpu_ms_per_request=round(cpu["ours"], 3),
+        baseline_server_cpu_ms_per_request=round(cpu["bare"], 3),
     )

@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from litestar import Litestar, Request, Response
+from litestar import Litestar, Request, Response, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
@@ -34,16 +34,20 @@ from dealerhub.platform.appointments.routes import APPOINTMENT_ROUTES
 from dealerhub.platform.appointments.routes import TEMPLATES as APPOINTMENT_TEMPLATES
 from dealerhub.platform.audit import AuditMiddleware
 from dealerhub.platform.auth import AuthenticationMiddleware
+from dealerhub.platform.campaigns.routes import CAMPAIGN_ROUTES
+from dealerhub.platform.campaigns.routes import TEMPLATES as CAMPAIGN_TEMPLATES
 from dealerhub.platform.config import Settings, get_settings
 from dealerhub.platform.health import HealthController
 from dealerhub.platform.security_headers import SecurityHeadersMiddleware
 from dealerhub.platform.web import page, template_directories
-from dealerhub.platform.web.api import ApiKeyController, AuthApiController
+from dealerhub.platform.web.api import ApiKeyController, AuthApiController, TokenController
 from dealerhub.platform.web.keys_page import ApiKeyPagesController
 from dealerhub.platform.web.i18n import gettext_for, request_locale
 from dealerhub.platform.web.pages import SHELL_TEMPLATES
-from dealerhub.platform.web.routes import ShellController
+from dealerhub.platform.web.routes import LoginController, ShellController
 from dealerhub.platform.web.session import SESSION_COOKIE, RotatingSessionConfig
+from dealerhub.survey.routes import SURVEY_ROUTES
+from dealerhub.survey.routes import TEMPLATES as SURVEY_TEMPLATES
 from dealerhub.tenants.routes import TENANT_ROUTES
 from dealerhub.tenants.routes import TEMPLATES as TENANT_TEMPLATES
 
@@ -61,11 +65,8 @@ PUBLIC_PATHS = [
     "^/favicon.ico",
     "^/hooks/",
 ]
-LOGIN_PATHS = frozenset({"/login", "/api/v1/auth/token"})
-
-
 async def _is_login_attempt(request: Request) -> bool:
-    return request.method == "POST" and request.url.path in LOGIN_PATHS
+    return request.method == "POST"
 
 
 def route_handlers() -> list[Any]:
@@ -78,7 +79,9 @@ def route_handlers() -> list[Any]:
         HealthController,
         *CHANNEL_ROUTES,
         *APPOINTMENT_ROUTES,
+        *CAMPAIGN_ROUTES,
         *TENANT_ROUTES,
+        *SURVEY_ROUTES,
     ]
 
 
@@ -189,9 +192,13 @@ def create_app(settings: Settings | None = None, embedded_jobs: bool | None = No
         rate_limit=("minute", settings.login_attempts_per_minute),
         check_throttle_handler=_is_login_attempt,
     )
+    # Only the sign-in routes carry the rate limit, so other requests never pass through it.
+    login_router = Router(path="/", route_handlers=[LoginController, TokenController],
+                          middleware=[rate_limit.middleware])
     auth_middleware = DefineMiddleware(AuthenticationMiddleware, exclude=PUBLIC_PATHS)
     return Litestar(
         route_handlers=[
+            login_router,
             *route_handlers(),
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
@@ -200,13 +207,13 @@ def create_app(settings: Settings | None = None, embedded_jobs: bool | None = No
         middleware=[
             SecurityHeadersMiddleware,
             session_config.middleware,
-            rate_limit.middleware,
             auth_middleware,
             AuditMiddleware,
         ],
         csrf_config=csrf,
         template_config=TemplateConfig(
-            directory=template_directories(APPOINTMENT_TEMPLATES, *TENANT_TEMPLATES), engine=JinjaTemplateEngine
+            directory=template_directories(APPOINTMENT_TEMPLATES, CAMPAIGN_TEMPLATES, *TENANT_TEMPLATES,
+                                           SURVEY_TEMPLATES), engine=JinjaTemplateEngine
         ),
         openapi_config=OpenAPIConfig(
             title="dealerhub API",

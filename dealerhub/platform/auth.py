@@ -186,11 +186,17 @@ _USER_COLUMNS = (
 
 
 async def user_for_token(token: str) -> CurrentUser | None:
+    cached = _credential_cache.get(("bearer", token))
+    if cached is not None:
+        return cached
     try:
         data = _serializer().loads(token, max_age=TOKEN_MAX_AGE_SECONDS)
     except BadSignature:
         return None
-    return await user_for_session(str(data.get("u")), int(data.get("v", 0)), "token")
+    user = await user_for_session(str(data.get("u")), int(data.get("v", 0)), "token")
+    if user is not None:
+        _credential_cache[("bearer", token)] = user
+    return user
 
 
 async def end_all_sessions(user_id: uuid.UUID) -> None:

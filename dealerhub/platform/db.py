@@ -66,6 +66,7 @@ class LoopPoolPostgresEngine(PostgresEngine):
 
     async def start_connection_pool(self, **kwargs: Any) -> None:
         if self.pool is None:
+            kwargs.setdefault("reset", _keep_connection_state)
             kwargs.setdefault("max_size", self._pool_size)
             kwargs.setdefault("min_size", min(2, self._pool_size))
             await super().start_connection_pool(**kwargs)
@@ -88,6 +89,13 @@ class TracedSQLiteEngine(SQLiteEngine):
             },
         ):
             return await super().run_querystring(querystring, in_pool=in_pool)
+
+
+async def _keep_connection_state(connection: Any) -> None:
+    """Pool release without asyncpg's default reset round trip (UNLISTEN, RESET ALL, …).
+
+    dealerhub sets no session state: the tenant setting is transaction-local
+    (`set_config(…, true)`), and asyncpg still rolls back a transaction left open."""
 
 
 def postgres_config(url: str) -> dict[str, Any]:
@@ -158,14 +166,13 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
 
 def row_to_instance(table: type[TableT], row: dict[str, Any]) -> TableT:
     """A table instance from a raw row, decoding JSON the way `.output(load_json=True)` does."""
+    data: dict[Any, Any] = {}
     for column in table._meta.columns:
-        name = column._meta.db_column_name
-        if isinstance(column, JSON | JSONB) and isinstance(row.get(name), str):
-            row[name] = json.loads(row[name])
-    instance = table(_ignore_missing=True, _exists_in_db=True)
-    for column in table._meta.columns:
-        setattr(instance, column._meta.name, row.get(column._meta.db_column_name))
-    return instance
+        value = row.get(column._meta.db_column_name)
+        if isinstance(column, JSON | JSONB) and isinstance(value, str):
+            value = json.loads(value)
+        data[column] = value
+    return table(_data=data, _exists_in_db=True)
 
 
 def new_id() -> uuid.UUID:

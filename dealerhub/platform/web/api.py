@@ -71,7 +71,9 @@ def _api_key_read(row: ApiKey) -> ApiKeyRead:
     )
 
 
-class AuthApiController(Controller):
+class TokenController(Controller):
+    """Bearer tokens; mounted behind the login rate limit."""
+
     path = "/api/v1"
     tags = ["auth"]
 
@@ -84,6 +86,11 @@ class AuthApiController(Controller):
         except auth.LoginRefused as refused:
             raise NotAuthorizedException(str(refused)) from None
         return TokenRead(auth.issue_token(user), "bearer", auth.TOKEN_MAX_AGE_SECONDS)
+
+
+class AuthApiController(Controller):
+    path = "/api/v1"
+    tags = ["auth"]
 
     @get("/me")
     async def me(self, request: Request) -> MeRead:

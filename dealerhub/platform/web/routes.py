@@ -46,7 +46,9 @@ def home_for(user: CurrentUser) -> str:
     return "/hq" if user.is_oem else "/"
 
 
-class ShellController(Controller):
+class LoginController(Controller):
+    """Sign-in; mounted behind the login rate limit."""
+
     @get("/login", exclude_from_auth=True, include_in_schema=False)
     async def login_form(self, request: Request, next: str | None = None) -> Template:
         return page(request, "login.html", next=safe_next(next, ""))
@@ -80,6 +82,8 @@ class ShellController(Controller):
         current = auth._to_current(user)
         return Redirect(safe_next(data.next, home_for(current)), status_code=303)
 
+
+class ShellController(Controller):
     @post("/logout", include_in_schema=False)
     async def logout(self, request: Request) -> Redirect:
         request.clear_session()
