@@ -24,5 +24,6 @@ APP_REGISTRY = AppRegistry(
         "dealerhub.tenants.piccolo_app",
         "dealerhub.channels.piccolo_app",
         "dealerhub.platform.appointments.piccolo_app",
+        "dealerhub.platform.scoring.piccolo_app",
     ]
 )
