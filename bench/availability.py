@@ -49,11 +49,14 @@ def main(quick: bool) -> dict[str, object]:
             def search() -> float:
                 day = first_day + timedelta(days=rng.randrange(days))
                 codes = rng.choice(jobs)
-                return timed(client, "POST", "/api/v1/appointments/availability", json={
-                    "vehicle_id": rng.choice(vehicles), "job_codes": codes,
-                    "problem": "" if codes else "刹车有异响",
-                    "preferred_at": f"{day}T{rng.randint(8, 16):02d}:{rng.choice(['00', '30'])}:00",
-                    "loaner": rng.random() < 0.2, "pickup": rng.random() < 0.2})
+                params = [("vehicle_id", rng.choice(vehicles)),
+                          ("preferred_at", f"{day}T{rng.randint(8, 16):02d}:"
+                                           f"{rng.choice(['00', '30'])}:00"),
+                          ("problem", "" if codes else "刹车有异响"),
+                          ("loaner", str(rng.random() < 0.2).lower()),
+                          ("pickup", str(rng.random() < 0.2).lower())]
+                params += [("job_codes", code) for code in codes]
+                return timed(client, "GET", "/api/v1/appointments/availability", params=params)
 
             for _ in range(20):
                 search()  # warm-up

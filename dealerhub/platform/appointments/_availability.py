@@ -7,7 +7,6 @@ transaction re-runs exactly the same check on fresh data before it writes its ho
 
 from __future__ import annotations
 
-import asyncio
 import math
 import uuid
 from collections.abc import Iterator
@@ -277,14 +276,14 @@ class CustomerContext:
 
 
 async def customer_context(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> CustomerContext:
-    """What the customer base knows that a booking needs; each call is tenant-scoped."""
+    """What the customer base knows that a booking needs. Called inside the caller's tenant
+    scope, the customer base's own scopes join that one transaction."""
     vehicle = await ports.vehicle(tenant_id, vehicle_id)
     if vehicle is None:
         raise NotFoundError("vehicle_id", "no such vehicle at this dealer")
-    declined, previous, advisors = await asyncio.gather(
-        ports.declined_work(tenant_id, vehicle_id),
-        ports.last_advisor(tenant_id, vehicle.customer_id), ports.advisors(tenant_id))
-    return CustomerContext(vehicle, declined, previous, advisors)
+    return CustomerContext(vehicle, await ports.declined_work(tenant_id, vehicle_id),
+                           await ports.last_advisor(tenant_id, vehicle.customer_id),
+                           await ports.advisors(tenant_id))
 
 
 @dataclass(frozen=True)
@@ -363,8 +362,8 @@ def search_window(cap: Capacity, need: Need, preferred: datetime, rework: bool,
 async def find_slots(tenant_id: uuid.UUID, query: AvailabilityQuery,
                      now: datetime | None = None) -> Availability:
     now = now or datetime.now(UTC)
-    context = await customer_context(tenant_id, query.vehicle_id)
     async with tenant_scope(tenant_id, write=False):
+        context = await customer_context(tenant_id, query.vehicle_id)
         cap = await load_capacity(tenant_id)
         need = need_for(cap, query.job_codes, query.problem, mobile=query.mobile,
                         loaner=query.loaner, pickup=query.pickup)

@@ -24,7 +24,6 @@ from dealerhub.platform.appointments import _ports as ports
 from dealerhub.platform.appointments._availability import (
     Assignment,
     Availability,
-    CustomerContext,
     Need,
     NotFoundError,
     assign,
@@ -193,11 +192,10 @@ async def book(tenant_id: uuid.UUID, data: AppointmentCreate, *, channel: str, a
     fingerprint = _fingerprint(data, channel)
     if idempotency_key and (replay := await _replay(tenant_id, idempotency_key, fingerprint)):
         return replay
-    context = await customer_context(tenant_id, data.vehicle_id)
 
     async def write() -> Booking:
         return Booking(await _write_booking(
-            tenant_id, data, context, channel=channel, actor=actor,
+            tenant_id, data, channel=channel, actor=actor,
             idempotency_key=idempotency_key, fingerprint=fingerprint, now=now), replayed=False)
 
     async def replay() -> Booking | None:
@@ -207,14 +205,15 @@ async def book(tenant_id: uuid.UUID, data: AppointmentCreate, *, channel: str, a
     return await _retrying(write, replay)
 
 
-async def _write_booking(tenant_id: uuid.UUID, data: AppointmentCreate,
-                         context: CustomerContext, *, channel: str, actor: str,
+async def _write_booking(tenant_id: uuid.UUID, data: AppointmentCreate, *, channel: str,
+                         actor: str,
                          idempotency_key: str | None, fingerprint: str,
                          now: datetime) -> AppointmentRead:
     """The booking transaction: fresh capacity check, appointment, holds, reminders, event."""
     intake = msgspec.to_builtins(data.intake)
     point = pickup_point(data.intake.pickup_latitude, data.intake.pickup_longitude)
     async with tenant_scope(tenant_id):
+        context = await customer_context(tenant_id, data.vehicle_id)
         cap = await load_capacity(tenant_id)
         need = need_for(cap, data.job_codes, data.intake.problem, mobile=data.mobile,
                         loaner=data.loaner, pickup=data.pickup)

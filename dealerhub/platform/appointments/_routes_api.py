@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 
 from dealerhub.platform.appointments import service
+from dealerhub.platform.appointments._forms import convert
 from dealerhub.platform.appointments._http import http_errors
 from dealerhub.platform.appointments.schemas import (
     AppointmentCancel,
@@ -78,12 +79,25 @@ class AppointmentApiController(Controller):
     tags = ("appointments",)
     guards = (requires_roles(*DEALER_ROLES, "integration"), requires_scope("appointments"))
 
-    @post("/availability", status_code=200)
-    async def availability(self, request: Request, data: AvailabilityQuery) -> AvailabilityRead:
+    @get("/availability")
+    async def availability(
+        self, request: Request, vehicle_id: uuid.UUID, preferred_at: datetime,
+        job_codes: Annotated[list[str] | None, Parameter(max_items=20)] = None,
+        problem: Annotated[str, Parameter(max_length=2000)] = "", loaner: bool = False,
+        pickup: bool = False, mobile: bool = False, rework: bool = False,
+        pickup_latitude: float | None = None, pickup_longitude: float | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 20,
+    ) -> AvailabilityRead:
         """Bookable slots from the preferred time to one day after it (rework: today too);
-        `proposed` is the earliest."""
+        `proposed` is the earliest. A read: a GET with the query of `AvailabilityQuery`."""
         with http_errors():
-            return availability_read(await service.find_slots(request.user.tenant_id, data))
+            query = convert(AvailabilityQuery, {
+                "vehicle_id": str(vehicle_id), "preferred_at": preferred_at.isoformat(),
+                "job_codes": job_codes or [], "problem": problem, "loaner": loaner,
+                "pickup": pickup, "mobile": mobile, "rework": rework,
+                "pickup_latitude": pickup_latitude, "pickup_longitude": pickup_longitude,
+                "limit": limit})
+            return availability_read(await service.find_slots(request.user.tenant_id, query))
 
     @post("/")
     async def book(self, request: Request, data: AppointmentCreate,

@@ -48,7 +48,7 @@ async def test_api_key_without_scope_is_refused(client, shop) -> None:
 
 async def test_availability_over_api(client, shop) -> None:
     headers = await bearer_for(client, shop.dealer.emails["cs_agent"])
-    response = await client.post("/api/v1/appointments/availability", headers=headers, json={
+    response = await client.get("/api/v1/appointments/availability", headers=headers, params={
         "vehicle_id": str(shop.vehicle_id), "preferred_at": shop.local(future_day(), 9).isoformat(),
         "problem": "刹车异响"})
     assert response.status_code == 200, response.text
@@ -56,6 +56,14 @@ async def test_availability_over_api(client, shop) -> None:
     assert found["job_codes"] == ["BRAKE"] and found["estimate"]["total_fen"] == 100000
     assert found["proposed"]["starts_at"] == found["slots"][0]["starts_at"]
     assert found["recalls"] == ["R-2026-001"]
+    jobs = await client.get("/api/v1/appointments/availability", headers=headers, params=[
+        ("vehicle_id", str(shop.vehicle_id)), ("job_codes", "OIL"), ("job_codes", "ELEC"),
+        ("preferred_at", shop.local(future_day(), 9).isoformat())])
+    assert jobs.json()["job_codes"] == ["OIL", "ELEC"]
+    bad = await client.get("/api/v1/appointments/availability", headers=headers, params={
+        "vehicle_id": str(shop.vehicle_id), "preferred_at": "2030-01-01T09:00:00+08:00",
+        "job_codes": "OIL", "pickup_latitude": "123"})
+    assert bad.status_code == 400 and "pickup_latitude" in bad.text
 
 
 @pytest.mark.parametrize(("change", "field"), [
