@@ -3,6 +3,7 @@
 from dealerhub.channels.messages import tasks as _channel_tasks  # noqa: F401 - registers actors
 from dealerhub.channels.webhooks import tasks as _webhook_tasks  # noqa: F401 - registers actors
 from dealerhub.platform import db, events, jobs  # noqa: F401 - registers actors
+from dealerhub.platform.campaigns import tasks as _campaign_tasks  # noqa: F401
 from dealerhub.platform.config import get_settings
 from dealerhub.platform.scoring import tasks as _scoring_tasks  # noqa: F401
 from dealerhub.platform.telemetry import setup as _setup_telemetry

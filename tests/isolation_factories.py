@@ -61,3 +61,15 @@ async def make_import(dealer: DealerFixture) -> uuid.UUID:
 
     return (await import_rows(dealer.id, "customers", [{"external_id": "I1", "name": "x"}],
                               None)).id
+
+
+@factory("entry_id")
+async def make_due_list_entry(dealer: DealerFixture) -> uuid.UUID:
+    from datetime import date, timedelta
+
+    from dealerhub.platform.campaigns.due_lists.service import generate_due_lists, todays_list
+    from tests.platform.campaigns.conftest import vehicle_with
+
+    await vehicle_with(dealer.id, purchase_date=date.today() - timedelta(days=90))
+    await generate_due_lists(dealer.id)
+    return (await todays_list(dealer.id)).entries[0]["id"]

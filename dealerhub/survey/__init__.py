@@ -1,0 +1,1 @@
+"""Quick-review surveys, lifecycle touchpoints, negative-feedback alerts and complaints."""
