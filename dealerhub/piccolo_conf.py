@@ -24,6 +24,7 @@ APP_REGISTRY = AppRegistry(
         "dealerhub.tenants.piccolo_app",
         "dealerhub.channels.piccolo_app",
         "dealerhub.platform.appointments.piccolo_app",
+        "dealerhub.survey.piccolo_app",
         "dealerhub.platform.campaigns.piccolo_app",
         "dealerhub.platform.scoring.piccolo_app",
     ]
