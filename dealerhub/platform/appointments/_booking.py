@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 
-from dealerhub.platform import events
+from dealerhub.platform import db, events
 from dealerhub.platform.appointments import _ports as ports
 from dealerhub.platform.appointments._availability import (
     Assignment,
@@ -52,7 +52,7 @@ from dealerhub.platform.appointments.schemas import (
     appointment_read,
 )
 from dealerhub.platform.appointments.tables import Appointment, Hold, IdempotencyKey
-from dealerhub.platform.tenancy import tenant_scope
+from dealerhub.platform.tenancy import require_tenant, tenant_scope
 
 NEXT_STATUS = {"booked": {"arrived", "no_show"}, "arrived": {"in_service"},
                "in_service": {"ready"}, "ready": {"delivered"}}
@@ -120,12 +120,23 @@ def check_start(cap: Capacity, starts_at: datetime, need: Need, now: datetime) -
         raise problem
 
 
+HOLDS_SQL = (
+    "insert into appointment_hold (id, tenant_id, appointment_id, resource_id, slot_start) "
+    "select gen_random_uuid(), {}, {}, resource, to_timestamp(cell) "
+    "from unnest({}::uuid[], {}::bigint[]) as held(resource, cell)"
+)
+
+
 async def _hold(cap: Capacity, appointment_id: uuid.UUID, assignment: Assignment) -> None:
+    """One row per (resource, cell); on PostgreSQL a single set-based insert."""
+    held = assignment.holds(cap)
+    if db.is_postgres():
+        await db.fetch(HOLDS_SQL, require_tenant(), appointment_id,
+                       [resource for resource, _ in held], [cell for _, cell in held])
+        return
     await Hold.insert_in_tenant(*[
         Hold(appointment_id=appointment_id, resource_id=resource,
-             slot_start=datetime.fromtimestamp(cell, UTC))
-        for resource, cell in assignment.holds(cap)
-    ])
+             slot_start=datetime.fromtimestamp(cell, UTC)) for resource, cell in held])
 
 
 async def _release(appointment_id: uuid.UUID) -> None:
@@ -242,7 +253,7 @@ async def _write_booking(tenant_id: uuid.UUID, data: AppointmentCreate, *, chann
         )
         await Appointment.insert_in_tenant(row)
         await _hold(cap, row.id, found)
-        await schedule_reminders(row.id, row.starts_at, now)
+        await schedule_reminders(row.id, row.starts_at, now, replace=False)
         await events.emit("appointment.booked", event_payload(row))
         result = appointment_read(row)
         if idempotency_key:

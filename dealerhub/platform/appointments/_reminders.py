@@ -46,9 +46,11 @@ def reminder_rows(appointment_id: uuid.UUID, starts_at: datetime, now: datetime)
 
 
 async def schedule_reminders(appointment_id: uuid.UUID, starts_at: datetime,
-                             now: datetime) -> None:
-    """Replace the appointment's pending reminders (inside the caller's scope)."""
-    await cancel_reminders(appointment_id)
+                             now: datetime, *, replace: bool = True) -> None:
+    """Write the appointment's reminders, replacing pending ones (inside the caller's
+    scope); a new appointment has none to replace."""
+    if replace:
+        await cancel_reminders(appointment_id)
     rows = reminder_rows(appointment_id, starts_at, now)
     if rows:
         await Reminder.insert_in_tenant(*rows)

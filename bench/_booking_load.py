@@ -1,0 +1,112 @@
+"""The booking throughput measurement, in its own interpreter on the benchmark database:
+50 concurrent clients book distinct free slots through the booking service, then the same
+number of bare appointment-row inserts go through the same driver (asyncpg) and pool size."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from bench._appointments_setup import build
+from dealerhub.platform import db
+from dealerhub.platform.appointments import service
+from dealerhub.platform.appointments.schemas import AppointmentCreate
+from dealerhub.platform.config import get_settings
+
+CLIENTS = 50
+STARTS = ["08:00", "09:15", "10:30", "11:45", "13:00", "14:15", "15:30", "16:45"]
+TECHS_PER_START = 24  # fewer than the 26 general bays, so every target is really free
+
+INSERT = """
+insert into appointment (id, tenant_id, customer_id, vehicle_id, technician_id, starts_at,
+                         ends_at, status, channel, job_codes, intake)
+values ($1, $2, $3, $4, $5, $6, $7, 'booked', 'api', '["DIAG"]', '{}')
+"""
+
+
+def targets(built: dict, count: int) -> list[tuple[str, datetime, str]]:
+    zone = ZoneInfo("Asia/Shanghai")
+    day = date.fromisoformat(built["first_day"]) + timedelta(days=built["days"])
+    found: list[tuple[str, datetime, str]] = []
+    vehicles, techs = built["vehicle_ids"], built["technician_ids"]
+    while len(found) < count:
+        for start in STARTS:
+            moment = datetime.combine(day, datetime.strptime(start, "%H:%M").time(), zone)
+            for tech in techs[:TECHS_PER_START]:
+                found.append((vehicles[len(found) % len(vehicles)], moment, tech))
+        day += timedelta(days=1)
+    return found[:count]
+
+
+async def run_clients(work: list, call) -> tuple[float, int]:
+    queue: asyncio.Queue = asyncio.Queue()
+    for item in work:
+        queue.put_nowait(item)
+    failures = 0
+
+    async def client() -> None:
+        nonlocal failures
+        while not queue.empty():
+            item = queue.get_nowait()
+            try:
+                await call(item)
+            except Exception:
+                failures += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    return time.perf_counter() - started, failures
+
+
+async def main(count: int, days: int) -> None:
+    await db.start(get_settings())
+    built = await build(days, 500)
+    tenant_id = uuid.UUID(built["tenant_id"])
+    work = targets(built, count)
+
+    async def book(item: tuple[str, datetime, str]) -> None:
+        vehicle, moment, tech = item
+        await service.book(tenant_id, AppointmentCreate(
+            vehicle_id=uuid.UUID(vehicle), starts_at=moment, job_codes=["DIAG"],
+            technician_id=uuid.UUID(tech)), channel="api", actor="bench")
+
+    booking_seconds, booking_failures = await run_clients(work, book)
+    await db.stop(get_settings())
+
+    pool = await asyncpg.create_pool(os.environ["BARE_DSN"], min_size=CLIENTS,
+                                     max_size=CLIENTS)
+    customer = await _customer_of(pool, tenant_id, built["vehicle_ids"][0])
+
+    async def insert(item: tuple[str, datetime, str]) -> None:
+        vehicle, moment, tech = item
+        async with pool.acquire() as connection, connection.transaction():
+            await connection.execute("select set_config('app.tenant_id', $1, true)",
+                                     str(tenant_id))
+            await connection.execute(INSERT, uuid.uuid4(), tenant_id, customer,
+                                     uuid.UUID(vehicle), uuid.UUID(tech), moment,
+                                     moment + timedelta(hours=1))
+
+    bare_seconds, bare_failures = await run_clients(work, insert)
+    await pool.close()
+    print(json.dumps({"bookings": count, "booking_seconds": booking_seconds,
+                      "booking_failures": booking_failures, "bare_seconds": bare_seconds,
+                      "bare_failures": bare_failures, "existing": built["appointments"]}))
+
+
+async def _customer_of(pool: asyncpg.Pool, tenant_id: uuid.UUID, vehicle: str) -> uuid.UUID:
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute("select set_config('app.tenant_id', $1, true)", str(tenant_id))
+        return await connection.fetchval("select customer_id from vehicle where id = $1",
+                                         uuid.UUID(vehicle))
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
