@@ -151,3 +151,5 @@ SEED_HOOKS: list = []
 
 from dealerhub.tenants.demo_data import seed_customer_base  # noqa: E402
 SEED_HOOKS.append(seed_customer_base)
+from dealerhub.platform.appointments.demo import seed_demo as seed_appointments  # noqa: E402
+SEED_HOOKS.append(seed_appointments)

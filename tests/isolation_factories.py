@@ -63,6 +63,19 @@ async def make_import(dealer: DealerFixture) -> uuid.UUID:
                               None)).id
 
 
+@factory("appointment_id")
+async def make_appointment(dealer: DealerFixture) -> uuid.UUID:
+    from dealerhub.platform.appointments import service
+    from dealerhub.platform.appointments.schemas import AppointmentCreate
+    from tests.platform.appointments.conftest import equip, future_day
+
+    shop = await equip(dealer)
+    booked = await service.book(dealer.id, AppointmentCreate(
+        vehicle_id=shop.vehicle_id, starts_at=shop.local(future_day(), 10), job_codes=["OIL"]),
+        channel="portal", actor="isolation")
+    return booked.appointment.id
+
+
 @factory("entry_id")
 async def make_due_list_entry(dealer: DealerFixture) -> uuid.UUID:
     from datetime import date, timedelta
