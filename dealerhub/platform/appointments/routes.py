@@ -16,18 +16,16 @@ from dealerhub.platform.appointments._routes_pages import (
     AppointmentPagesController,
     CapacityPagesController,
 )
-from dealerhub.platform.auth import CurrentUser
+from dealerhub.platform.auth import DEALER_ROLES, CurrentUser
 from dealerhub.platform.web import register_nav, register_tile
 
 TEMPLATES = Path(__file__).parent / "templates"
 APPOINTMENT_ROUTES = [AppointmentApiController, CapacityApiController,
                       AppointmentPagesController, CapacityPagesController,
                       CustomerAppointmentController]
-STAFF = {"dealer_admin", "service_advisor", "cs_agent"}
-
-register_nav("dealer", "/appointments", "Service day board", STAFF, order=20)
-register_nav("dealer", "/appointments/new", "Book appointment", STAFF, order=21)
-register_nav("dealer", "/appointments/tasks", "Reschedule requests", STAFF, order=22)
+register_nav("dealer", "/appointments", "Service day board", DEALER_ROLES, order=20)
+register_nav("dealer", "/appointments/new", "Book appointment", DEALER_ROLES, order=21)
+register_nav("dealer", "/appointments/tasks", "Reschedule requests", DEALER_ROLES, order=22)
 register_nav("dealer", "/appointments/capacity", "Service capacity", {"dealer_admin"}, order=23)
 
 
@@ -36,4 +34,4 @@ async def _today(user: CurrentUser) -> int:
     return sum(len(group.rows) for group in board.groups)
 
 
-register_tile("dealer", "/appointments", "Appointments today", STAFF, _today, order=20)
+register_tile("dealer", "/appointments", "Appointments today", DEALER_ROLES, _today, order=20)

@@ -15,7 +15,6 @@ Text2000 = Annotated[str, msgspec.Meta(max_length=2000)]
 JobCode = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
-Status = Literal["booked", "arrived", "in_service", "ready", "delivered", "no_show", "cancelled"]
 ResourceKind = Literal["bay", "quick_bay", "loaner", "driver"]
 HHMM = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
