@@ -28,6 +28,8 @@ from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
+from dealerhub.admin.routes import ADMIN_ROUTES
+from dealerhub.admin.routes import TEMPLATES as ADMIN_TEMPLATES
 from dealerhub.channels.routes import CHANNEL_ROUTES
 from dealerhub.platform import db, jobs, telemetry
 from dealerhub.platform.appointments.routes import APPOINTMENT_ROUTES
@@ -82,6 +84,7 @@ def route_handlers() -> list[Any]:
         *CAMPAIGN_ROUTES,
         *TENANT_ROUTES,
         *SURVEY_ROUTES,
+        *ADMIN_ROUTES,
     ]
 
 
@@ -212,7 +215,7 @@ def create_app(settings: Settings | None = None, embedded_jobs: bool | None = No
         ],
         csrf_config=csrf,
         template_config=TemplateConfig(
-            directory=template_directories(APPOINTMENT_TEMPLATES, CAMPAIGN_TEMPLATES, *TENANT_TEMPLATES,
+            directory=template_directories(ADMIN_TEMPLATES, APPOINTMENT_TEMPLATES, CAMPAIGN_TEMPLATES, *TENANT_TEMPLATES,
                                            SURVEY_TEMPLATES), engine=JinjaTemplateEngine
         ),
         openapi_config=OpenAPIConfig(

@@ -86,3 +86,14 @@ async def make_due_list_entry(dealer: DealerFixture) -> uuid.UUID:
     await vehicle_with(dealer.id, purchase_date=date.today() - timedelta(days=90))
     await generate_due_lists(dealer.id)
     return (await todays_list(dealer.id)).entries[0]["id"]
+
+
+@factory("dealer_id")
+async def make_dealer_ref(dealer: DealerFixture) -> uuid.UUID:
+    """Headquarters scoring pages take a dealer id; dealer staff are refused them (403)."""
+    return dealer.id
+
+
+@factory("metric_key")
+async def make_metric_key(dealer: DealerFixture) -> str:
+    return "csat"

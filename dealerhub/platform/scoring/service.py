@@ -24,6 +24,8 @@ from dealerhub.platform.scoring._benchmarks import (
 from dealerhub.platform.scoring._facts import (
     GRAINS,
     consume,
+    dealer_zone,
+    local_day,
     period_end,
     period_start,
     previous_period,
@@ -45,6 +47,7 @@ from dealerhub.platform.scoring.tables import (
     ScoringAlert,
     ScoringSetting,
 )
+from dealerhub.platform.tables import EventOutbox
 from dealerhub.platform.tenancy import tenant_scope, transaction
 
 __all__ = [
@@ -580,3 +583,90 @@ async def available_periods(grain: str, limit: int = 24) -> list[date]:
     ]
 
 
+
+
+@dataclass(frozen=True)
+class Record:
+    """One event behind a dealer's metric: what it added, and the object it is about."""
+
+    event_type: str
+    day: date
+    numerator: float
+    denominator: float
+    object_kind: str
+    object_id: str | None
+    customer_id: str | None
+
+
+RECORD_SCAN_LIMIT = 20_000
+
+
+async def metric_records(
+    dealer_id: uuid.UUID, key: str, grain: str, start: date, limit: int = 100
+) -> list[Record]:
+    """The dealer's own events that make up a metric in a period (newest events first)."""
+    metric = METRICS.get(key)
+    if metric is None:
+        raise ScoringInputError("metric", f"unknown metric {key!r}")
+    end = period_end(grain, start)
+    zone = await dealer_zone(dealer_id)
+    found: list[Record] = []
+    async with tenant_scope(dealer_id, write=False):
+        rows = (
+            await EventOutbox.select(EventOutbox.event_type, EventOutbox.payload)
+            .where(EventOutbox.tenant_id == dealer_id)
+            .where(EventOutbox.event_type.is_in(sorted(metric.sources)))
+            .order_by(EventOutbox.occurred_at, ascending=False)
+            .limit(RECORD_SCAN_LIMIT)
+            .output(load_json=True)
+        )
+    for row in rows:
+        payload = row["payload"]
+        for part in metric.contributions(row["event_type"], payload):
+            day = local_day(part.at, zone)
+            if start <= day < end:
+                kind, object_id = next(
+                    ((name.removesuffix("_id"), payload[name]) for name in OBJECT_IDS
+                     if payload.get(name)),
+                    ("", None),
+                )
+                found.append(
+                    Record(row["event_type"], day, part.numerator, part.denominator, kind,
+                           object_id, payload.get("customer_id"))
+                )
+        if len(found) >= limit:
+            break
+    return found
+
+
+OBJECT_IDS = (
+    "repair_order_id",
+    "appointment_id",
+    "complaint_id",
+    "invitation_id",
+    "touchpoint_id",
+    "message_id",
+)
+
+
+async def staff_names(dealer_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    """The dealer's staff names (for its own scorecard and the OEM's advisor drill)."""
+    from dealerhub.tenants.staff import service as staff
+
+    return {row.id: row.name for row in await staff.list_staff(dealer_id)}
+
+
+def parse_settings_form(form: dict[str, str]) -> tuple[dict[str, float], dict[str, float]]:
+    """`weight.<metric>` and `target.<metric>` fields → numbers; a bad one names its field."""
+    weights: dict[str, float] = {}
+    targets: dict[str, float] = {}
+    for name, raw in form.items():
+        kind, _, key = name.partition(".")
+        if kind not in ("weight", "target") or not key:
+            continue
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ScoringInputError(name, "must be a number") from None
+        (weights if kind == "weight" else targets)[key] = number
+    return weights, targets
