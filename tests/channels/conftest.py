@@ -20,7 +20,8 @@ SERVICE = "test.service_reminder"
 MARKETING = "test.marketing_offer"
 
 channels.register_template(SERVICE, "service", {
-    "zh-CN": channels.TemplateText("保养提醒", "{{ customer_name }}您好，您的{{ vehicle }}该保养了。"),
+    "zh-CN": channels.TemplateText("保养提醒",
+                                   "{{ customer_name }}您好，您的{{ vehicle }}该保养了。"),
     "en": channels.TemplateText("Service reminder",
                                 "Hello {{ customer_name }}, your {{ vehicle }} is due."),
     "en:value": channels.TemplateText("Service offer",

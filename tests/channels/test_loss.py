@@ -46,8 +46,8 @@ async def outbox_row(message_id: uuid.UUID) -> dict:
     return await ChannelOutbox.select().where(ChannelOutbox.message_id == message_id).first()
 
 
-async def wait_for_status(dealer_id, message_id, status: str, timeout: float = 40) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for_status(dealer_id, message_id, status: str) -> None:
+    deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
         if (await channels.get_message(dealer_id, message_id)).status == status:
             return
@@ -76,10 +76,13 @@ async def test_messages_wait_while_redis_is_down(dealer_a, private_redis) -> Non
     assert row["dispatched_at"] is None and row["done_at"] is None
     assert (await channels.get_message(dealer_a.id, message.id)).status == "queued"
     private_redis.start()  # back, on the same port
-    assert await lifecycle.dispatch_due(queue.send) >= 1
     worker = WorkerProcess(worker_env(private_redis.url, namespace), threads=2).start()
     try:
+        await asyncio.to_thread(worker.wait_ready, private_redis.url, namespace)
+        assert await lifecycle.dispatch_due(queue.send) >= 1
         await wait_for_status(dealer_a.id, message.id, "sent")
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{worker.output()}") from None
     finally:
         worker.stop()
     assert (await outbox_row(message.id))["done_at"] is not None
@@ -102,11 +105,13 @@ async def test_a_worker_killed_mid_send_loses_nothing_and_sends_once(
     twilio_api.delay = 4.0  # the provider holds the request: the worker is mid-send
     first = WorkerProcess(worker_env(private_redis.url, namespace), threads=2).start()
     try:
+        await asyncio.to_thread(first.wait_ready, private_redis.url, namespace)
         await lifecycle.dispatch_due(queue.send)
-        deadline = time.monotonic() + 30
-        while not seen() and time.monotonic() < deadline:
+        for _ in range(600):
+            if seen():
+                break
             await asyncio.sleep(0.05)
-        assert seen(), "the worker never reached the provider"
+        assert seen(), f"the worker never reached the provider:\n{first.output()}"
         first.kill()
     finally:
         first.kill()
@@ -117,6 +122,7 @@ async def test_a_worker_killed_mid_send_loses_nothing_and_sends_once(
     assert await lifecycle.sweep_stale(now=later) >= 1
     second = WorkerProcess(worker_env(private_redis.url, namespace), threads=2).start()
     try:
+        await asyncio.to_thread(second.wait_ready, private_redis.url, namespace)
         await lifecycle.dispatch_due(queue.send)
         await wait_for_status(dealer_a.id, message.id, "sent")
     finally:

@@ -53,7 +53,8 @@ def test_marketing_needs_an_opt_in_service_does_not() -> None:
 
 def test_preferred_channel_first_then_fallbacks_with_an_address() -> None:
     routes = decide(Profile(preferred_channel="email")).routes
-    assert [(r.medium, r.channel) for r in routes] == [("email", "ses_email"), ("sms", "twilio_sms")]
+    assert [(r.medium, r.channel) for r in routes] == [("email", "ses_email"),
+                                                       ("sms", "twilio_sms")]
     routes = decide(Profile(email=None, preferred_channel="email")).routes
     assert [r.medium for r in routes] == ["sms"]
 
@@ -95,7 +96,8 @@ def test_weekly_cap_applies_to_marketing() -> None:
 async def test_enqueue_renders_by_language_and_customer_type(dealer_a) -> None:
     zh = await new_customer(dealer_a.id)
     en_value = await new_customer(dealer_a.id, locale="en", customer_type="value")
-    first = await channels.enqueue_message(dealer_a.id, zh, "service", SERVICE, {"vehicle": "星途 TXL"})
+    first = await channels.enqueue_message(dealer_a.id, zh, "service", SERVICE,
+                                           {"vehicle": "星途 TXL"})
     second = await channels.enqueue_message(dealer_a.id, en_value, "service", SERVICE,
                                             {"vehicle": "TXL"})
     detail_zh = await channels.get_message(dealer_a.id, first.id)
@@ -138,7 +140,8 @@ async def test_frequency_cap_counts_this_weeks_marketing(dealer_a) -> None:
     statuses = []
     for day in range(pipeline.MARKETING_PER_WEEK + 1):
         message = await channels.enqueue_message(dealer_a.id, customer, "marketing", MARKETING,
-                                                 {"vehicle": "TXL"}, now=noon + timedelta(hours=day))
+                                                 {"vehicle": "TXL"},
+                                                 now=noon + timedelta(hours=day))
         statuses.append(message.reason)
     assert statuses[-1] == "frequency cap" and "frequency cap" not in statuses[:-1]
 

@@ -34,13 +34,14 @@ async def sent_sms(dealer, twilio_config, **customer_fields):
     await save_account(dealer.id, "twilio_sms", twilio_config)
     customer = await new_customer(dealer.id, **customer_fields)
     message = await channels.enqueue_message(dealer.id, customer, "service", SERVICE,
-                                             {"vehicle": "星途 TXL"}, related={"appointment_id": "A1"})
+                                             {"vehicle": "星途 TXL"},
+                                             related={"appointment_id": "A1"})
     assert await deliver_outbox(dealer.id) == {"sent": 1}
     return customer, await channels.get_message(dealer.id, message.id)
 
 
 async def test_sms_is_sent_through_the_sdk(dealer_a, twilio_api, twilio_config) -> None:
-    customer, message = await sent_sms(dealer_a, twilio_config)
+    _, message = await sent_sms(dealer_a, twilio_config)
     assert message.status == "sent" and message.provider_id.startswith("SM")
     request = next(r for r in twilio_api.sent
                    if r.headers.get("I-Twilio-Idempotency-Token") == str(message.id))

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -55,12 +56,29 @@ class WorkerProcess:
         self.args = [sys.executable, "-m", "dramatiq", "dealerhub.worker",
                      "--processes", str(processes), "--threads", str(threads)]
         self.process: subprocess.Popen[bytes] | None = None
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the worker
+            prefix="dealerhub-worker-", suffix=".log")
 
     def start(self) -> WorkerProcess:
         self.process = subprocess.Popen(self.args, env=self.env, cwd=ROOT,
-                                        start_new_session=True, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+                                        start_new_session=True, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
         return self
+
+    def wait_ready(self, redis_url: str, namespace: str, processes: int = 1,
+                   timeout: float = 60) -> None:
+        """Until every worker process has booted (each writes a heartbeat to Redis)."""
+        client = redis.Redis.from_url(redis_url)
+        deadline = time.monotonic() + timeout
+        while client.zcard(f"{namespace}:__heartbeats__") < processes:
+            if time.monotonic() > deadline or (self.process and self.process.poll() is not None):
+                raise RuntimeError(f"the worker did not start:\n{self.output()}")
+            time.sleep(0.1)
+        time.sleep(0.5)  # heartbeats come before the last boot hooks finish
+
+    def output(self) -> str:
+        """What the worker logged (for a failing test's message)."""
+        return Path(self.log.name).read_text(errors="replace")[-4000:]
 
     def kill(self) -> None:
         """SIGKILL, as a crash would: no shutdown hooks run."""

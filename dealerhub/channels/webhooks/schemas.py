@@ -93,7 +93,8 @@ class InboundAccepted(msgspec.Struct):
 
 def endpoint_read(row: WebhookEndpoint) -> EndpointRead:
     return EndpointRead(row.id, row.url, row.description, list(loaded(row.event_types, [])),
-                        row.enabled, row.disabled_reason, row.disabled_at, row.failing_since, row.created_at)
+                        row.enabled, row.disabled_reason, row.disabled_at, row.failing_since,
+                        row.created_at)
 
 
 def delivery_read(row: WebhookDelivery) -> DeliveryRead:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dealerhub.channels.messages.tasks import pool_ready
 from dealerhub.channels.webhooks import service
 from dealerhub.platform.jobs import actor, periodic
 
 
 @actor("webhooks.deliver", max_retries=2)
 async def deliver(tenant_id: str, delivery_id: str, queue_id: str) -> None:
+    await pool_ready()
     await service.attempt_delivery(tenant_id, delivery_id, queue_id)
 
 
