@@ -10,7 +10,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
+from piccolo.columns.combination import WhereRaw
 
+from dealerhub.platform import db
 from dealerhub.platform.tenancy import tenant_scope
 from dealerhub.tenants.customers.facts import TEAM_SLOTS, assign_teams, refresh_customer_facts
 from dealerhub.tenants.customers.schemas import (
@@ -151,24 +153,44 @@ class SearchResult:
     total: int
 
 
-def _search_condition(q: str) -> Any:
-    """Name prefix, phone suffix, plate prefix or VIN prefix, chosen from the query's shape."""
-    digits = "".join(ch for ch in q if ch.isdigit())
-    conditions = [Customer.name.like(f"{q}%")]
-    if digits and len(digits) >= 3 and len(digits) >= len(q.replace(" ", "").replace("+", "")):
-        conditions = [Customer.phone_reversed.like(f"{digits[::-1]}%")]
-    else:
-        plate = normalise_plate(q)
-        vehicle_ids = Vehicle.select_in_tenant(Vehicle.customer_id)
-        if len(plate) >= 2:
-            conditions.append(Customer.id.is_in(vehicle_ids.where(Vehicle.plate.like(f"{plate}%"))))
-        if len(plate) >= 4 and plate.isascii() and plate.isalnum():
-            conditions.append(Customer.id.is_in(
-                Vehicle.select_in_tenant(Vehicle.customer_id).where(Vehicle.vin.like(f"{plate}%"))))
-    combined = conditions[0]
-    for condition in conditions[1:]:
-        combined = combined | condition
-    return combined
+def search_kind(q: str) -> str:
+    """What a search box entry is: a phone ending, a plate, a VIN prefix or a name."""
+    compact = q.replace(" ", "").replace("-", "").replace("+", "")
+    if compact.isdigit() and len(compact) >= 3:
+        return "phone"
+    if len(compact) >= 2 and not compact[0].isascii() and compact[1].isascii() \
+            and compact[1].isalpha():
+        return "plate"
+    if compact.isascii() and compact.isalnum() and len(compact) >= 4 \
+            and any(ch.isdigit() for ch in compact):
+        return "vin"
+    return "name"
+
+
+def starts_with(column: Any, prefix: str) -> Any:
+    """`column` starts with `prefix`, as an index range. LIKE cannot use an index under
+    row-level security on PostgreSQL (it is not leakproof); the pattern comparison operators
+    are, and they use the `varchar_pattern_ops` indexes of the migration."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    if not db.is_postgres():
+        return (column >= prefix) & (column < upper)
+    name = f'"{column._meta.table._meta.tablename}"."{column._meta.db_column_name}"'
+    return WhereRaw(f"{name} ~>=~ {{}} AND {name} ~<~ {{}}", prefix, upper)
+
+
+async def _search_filter(q: str) -> Any:
+    """An indexed condition for each kind of entry: name and phone on the customer, plate
+    and VIN on the vehicle (resolved to customer ids first, so each step uses its index)."""
+    kind = search_kind(q)
+    if kind == "phone":
+        digits = "".join(ch for ch in q if ch.isdigit())
+        return starts_with(Customer.phone_reversed, digits[::-1])
+    if kind == "name":
+        return starts_with(Customer.name, q)
+    column = Vehicle.plate if kind == "plate" else Vehicle.vin
+    owners = await Vehicle.select_in_tenant(Vehicle.customer_id).where(
+        starts_with(column, normalise_plate(q))).limit(SEARCH_LIMIT)
+    return Customer.id.is_in([row["customer_id"] for row in owners] or [uuid.UUID(int=0)])
 
 
 async def search_customers(tenant_id: uuid.UUID, q: str = "", *, page: int = 1,
@@ -186,7 +208,7 @@ async def search_customers(tenant_id: uuid.UUID, q: str = "", *, page: int = 1,
         )
         count = Customer.count_in_tenant()
         if q:
-            condition = _search_condition(q)
+            condition = await _search_filter(q)
             query, count = query.where(condition), count.where(condition)
         rows = await query.order_by(order, ascending=not descending).order_by(Customer.id) \
             .limit(per_page).offset((page - 1) * per_page)
