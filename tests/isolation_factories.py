@@ -97,3 +97,49 @@ async def make_dealer_ref(dealer: DealerFixture) -> uuid.UUID:
 @factory("metric_key")
 async def make_metric_key(dealer: DealerFixture) -> str:
     return "csat"
+
+
+@factory("complaint_id")
+async def make_complaint(dealer: DealerFixture) -> uuid.UUID:
+    from dealerhub.survey.complaints.service import Actor, record_from_call
+    from tests.tenants.factories import new_customer
+
+    customer = await new_customer(dealer.id)
+    row = await record_from_call(dealer.id, customer.id, "isolation", "normal",
+                                 Actor(None, "cs_agent"))
+    return row.id
+
+
+@factory("segment_id")
+async def make_segment(dealer: DealerFixture) -> uuid.UUID:
+    from dealerhub.platform.campaigns.segments.service import save_segment
+
+    return (await save_segment(dealer.id, "isolation", {"rules": []})).id
+
+
+async def _campaign_with_recipient(dealer: DealerFixture) -> tuple[uuid.UUID, uuid.UUID]:
+    from datetime import UTC, datetime, timedelta
+
+    from dealerhub.platform.campaigns.campaigns import service
+    from dealerhub.platform.campaigns.campaigns.schemas import CampaignCreate, MessageText
+    from dealerhub.tenants.customers.service import record_consent
+    from tests.platform.campaigns.conftest import vehicle_with
+
+    customer, _ = await vehicle_with(dealer.id)
+    await record_consent(dealer.id, customer.id, "marketing", "sms", True, "isolation")
+    segment_id = await make_segment(dealer)
+    campaign = await service.create_campaign(dealer.id, CampaignCreate(
+        name="isolation", texts={"zh-CN": MessageText("您好")}, segment_id=segment_id,
+        starts_at=datetime.now(UTC) + timedelta(days=1)))
+    recipients, _ = await service.list_recipients(dealer.id, campaign.id)
+    return campaign.id, recipients[0].id
+
+
+@factory("campaign_id")
+async def make_campaign(dealer: DealerFixture) -> uuid.UUID:
+    return (await _campaign_with_recipient(dealer))[0]
+
+
+@factory("recipient_id")
+async def make_campaign_recipient(dealer: DealerFixture) -> uuid.UUID:
+    return (await _campaign_with_recipient(dealer))[1]

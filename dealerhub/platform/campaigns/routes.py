@@ -6,18 +6,29 @@ from pathlib import Path
 
 from dealerhub.platform.auth import CurrentUser
 from dealerhub.platform.campaigns import tasks as _tasks  # noqa: F401 - consumers, periodic jobs
+from dealerhub.platform.campaigns.campaigns.routes import (
+    CampaignApiController,
+    CampaignPagesController,
+)
 from dealerhub.platform.campaigns.due_lists import service as due_lists
 from dealerhub.platform.campaigns.due_lists.routes import (
     DueListApiController,
     DueListPagesController,
 )
+from dealerhub.platform.campaigns.segments.routes import (
+    SegmentApiController,
+    SegmentPagesController,
+)
 from dealerhub.platform.web import register_nav, register_tile
 
 TEMPLATES = Path(__file__).parent / "templates"
-CAMPAIGN_ROUTES = [DueListApiController, DueListPagesController]
+CAMPAIGN_ROUTES = [DueListApiController, DueListPagesController, SegmentApiController,
+                   SegmentPagesController, CampaignApiController, CampaignPagesController]
 STAFF = {"dealer_admin", "service_advisor", "cs_agent"}
 
 register_nav("dealer", "/due-lists", "Today's due list", STAFF, order=30)
+register_nav("dealer", "/campaigns", "Campaigns", STAFF, order=31)
+register_nav("dealer", "/campaigns/segments", "Segments", STAFF, order=32)
 
 
 async def _due_today(user: CurrentUser) -> int:

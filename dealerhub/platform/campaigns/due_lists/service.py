@@ -148,20 +148,25 @@ async def _names(customer_ids: list[uuid.UUID], vehicle_ids: list[uuid.UUID]) ->
     return found
 
 
+def check_answer(field: str, value: str, choices: tuple[str, ...], reason: str) -> None:
+    """A CS agent's answer: one of `choices`; a refusal needs its reason."""
+    if value not in choices:
+        raise InvalidInput([FieldError(field, f"must be one of {', '.join(choices)}")])
+    if value == "declined" and not reason.strip():
+        raise InvalidInput([FieldError("reason", "say why the customer declined")])
+
+
 async def record_outcome(tenant_id: uuid.UUID, entry_id: uuid.UUID, outcome: str,
                          reason: str = "", user_id: uuid.UUID | None = None,
                          now: datetime | None = None) -> DueListEntry | None:
     """A CS agent's call result: accepted or declined (with the reason) answers the entry;
     no answer only marks it contacted, so the next reminder still goes out."""
-    if outcome not in OUTCOMES:
-        raise InvalidInput([FieldError("outcome", f"must be one of {', '.join(OUTCOMES)}")])
-    if outcome == "declined" and not reason.strip():
-        raise InvalidInput([FieldError("reason", "say why the customer declined")])
     now = now or datetime.now(UTC)
     async with tenant_scope(tenant_id):
         entry = await DueListEntry.get_in_tenant(entry_id)
-        if entry is None:
+        if entry is None:  # another dealer's entry is missing, whatever the input
             return None
+        check_answer("outcome", outcome, OUTCOMES, reason)
         values: dict[Any, Any] = {DueListEntry.contacted_at: now,
                                   DueListEntry.handled_by: user_id,
                                   DueListEntry.outcome_reason: reason.strip()[:200]}

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from dealerhub.platform.campaigns.labels import _
 from dealerhub.tenants.months import add_months
 
 OPERATORS = ("in", "between", "is")
@@ -110,7 +111,7 @@ def _loyalty(values: list[str], today: Today) -> Condition:
 def _consent(values: list[str], today: Today) -> Condition:
     """Granted for each purpose and withdrawn on no channel for it."""
     parts = []
-    for _ in values:
+    for _value in values:
         parts.append(
             "exists (select 1 from customer_consent g where g.tenant_id = c.tenant_id and "
             "g.customer_id = c.id and g.purpose = {} and g.granted = {}) and not exists "
@@ -126,31 +127,31 @@ DECLINED = ("exists (select 1 from repair_order_line l where l.tenant_id = v.ten
             "l.vehicle_id = v.id and l.status = 'declined' and l.followed_up_at is null)")
 
 FIELDS: dict[str, Field] = {f.name: f for f in (
-    Field("model", "vehicle", "in", "Model", compile=_in("v.model_code")),
-    Field("vehicle_age_years", "vehicle", "between", "Vehicle age (years)",
+    Field("model", "vehicle", "in", _("Model"), compile=_in("v.model_code")),
+    Field("vehicle_age_years", "vehicle", "between", _("Vehicle age (years)"),
           compile=_years_ago("v.purchase_date")),
-    Field("mileage_km", "vehicle", "between", "Mileage (km)",
+    Field("mileage_km", "vehicle", "between", _("Mileage (km)"),
           compile=_between("v.last_odometer_km")),
-    Field("daily_km", "vehicle", "between", "Daily km", compile=_between("v.daily_km")),
-    Field("warranty_ends_in_days", "vehicle", "between", "Warranty ends in (days)",
+    Field("daily_km", "vehicle", "between", _("Daily km"), compile=_between("v.daily_km")),
+    Field("warranty_ends_in_days", "vehicle", "between", _("Warranty ends in (days)"),
           compile=_days_ahead("v.warranty_end")),
-    Field("insurance_expires_in_days", "vehicle", "between", "Insurance expires in (days)",
+    Field("insurance_expires_in_days", "vehicle", "between", _("Insurance expires in (days)"),
           compile=_days_ahead("v.insurance_expiry")),
-    Field("declined_work", "vehicle", "is", "Has declined work", compile=_flag(DECLINED)),
-    Field("last_visit_days_ago", "person", "between", "Last visit (days ago)",
+    Field("declined_work", "vehicle", "is", _("Has declined work"), compile=_flag(DECLINED)),
+    Field("last_visit_days_ago", "person", "between", _("Last visit (days ago)"),
           compile=_days_since("c.last_visit_at")),
-    Field("gender", "person", "in", "Gender", ("male", "female"), _in("c.gender")),
-    Field("age_years", "person", "between", "Age (years)", compile=_years_ago("c.birth_date")),
-    Field("city", "person", "in", "City", compile=_in("c.city")),
-    Field("district", "person", "in", "District", compile=_in("c.district")),
-    Field("customer_type", "person", "in", "Customer type",
+    Field("gender", "person", "in", _("Gender"), ("male", "female"), _in("c.gender")),
+    Field("age_years", "person", "between", _("Age (years)"), compile=_years_ago("c.birth_date")),
+    Field("city", "person", "in", _("City"), compile=_in("c.city")),
+    Field("district", "person", "in", _("District"), compile=_in("c.district")),
+    Field("customer_type", "person", "in", _("Customer type"),
           ("value", "convenience", "relationship"), _in("c.customer_type")),
-    Field("category", "person", "in", "Category",
+    Field("category", "person", "in", _("Category"),
           ("potential", "won", "lost", "complaint"), _in("c.category")),
-    Field("loyalty", "person", "in", "Loyalty", ("after_sales", "sales"), _loyalty),
-    Field("spend_12m", "person", "between", "Spend in 12 months (CNY)",
+    Field("loyalty", "person", "in", _("Loyalty"), ("after_sales", "sales"), _loyalty),
+    Field("spend_12m", "person", "between", _("Spend in 12 months (CNY)"),
           compile=_between("c.spend_12m")),
-    Field("preferred_channel", "person", "in", "Preferred channel",
+    Field("preferred_channel", "person", "in", _("Preferred channel"),
           ("sms", "email", "voice", "wechat", "whatsapp"), _in("c.preferred_channel")),
-    Field("consent", "person", "in", "Consent", ("marketing", "service"), _consent),
+    Field("consent", "person", "in", _("Consent"), ("marketing", "service"), _consent),
 )}

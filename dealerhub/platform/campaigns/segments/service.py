@@ -153,8 +153,8 @@ def members_sql(compiled: CompiledSegment, tenant_id: uuid.UUID,
     """One query over the segment's customers with `vehicle_id`, one of their vehicles that
     matches the vehicle rules (any vehicle when there are none)."""
     vehicle_where = compiled.vehicle_where or "1 = 1"
-    vehicle = ("(select min(v.id) from vehicle v where v.tenant_id = c.tenant_id and "
-               f"v.customer_id = c.id and {vehicle_where})")
+    vehicle = ("(select v.id from vehicle v where v.tenant_id = c.tenant_id and "
+               f"v.customer_id = c.id and {vehicle_where} order by v.id limit 1)")
     sql = f"select {columns}, {vehicle} as vehicle_id from customer c where {compiled.where}"
     args: list[object] = [*compiled.vehicle_args, tenant_id, *compiled.args]
     if compiled.vehicle_where is not None:
