@@ -46,20 +46,20 @@ def targets(built: dict, count: int) -> list[tuple[str, datetime, str]]:
     return found[:count]
 
 
-async def run_clients(work: list, call) -> tuple[float, int]:
+async def run_clients(work: list, call) -> tuple[float, dict[str, int]]:
     queue: asyncio.Queue = asyncio.Queue()
     for item in work:
         queue.put_nowait(item)
-    failures = 0
+    failures: dict[str, int] = {}
 
     async def client() -> None:
-        nonlocal failures
         while not queue.empty():
             item = queue.get_nowait()
             try:
                 await call(item)
-            except Exception:
-                failures += 1
+            except Exception as error:
+                name = f"{type(error).__name__}: {str(error)[:80]}"
+                failures[name] = failures.get(name, 0) + 1
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(CLIENTS)))

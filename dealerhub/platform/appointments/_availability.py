@@ -32,6 +32,7 @@ EARTH_RADIUS_KM = 6371.0088
 PREFERRED_WINDOW = timedelta(days=1)
 DIAGNOSIS_JOB = "DIAG"
 
+BAY_STRIDE = 7919  # a prime: successive retries start the bay round far apart
 Busy = dict[uuid.UUID, set[int]]  # resource id -> start (epoch seconds) of each held cell
 
 
@@ -154,8 +155,10 @@ def _on_shift(tech: Tech, local_start: datetime, local_end: datetime) -> bool:
 
 
 def assign(cap: Capacity, busy: Busy, need: Need, start: datetime,
-           technicians: list[Tech] | None = None) -> tuple[Assignment | None, str]:
-    """Resources for `need` starting at `start`, or None and the reason in words."""
+           technicians: list[Tech] | None = None, spread: int = 0) -> tuple[Assignment | None,
+                                                                            str]:
+    """Resources for `need` starting at `start`, or None and the reason in words. `spread`
+    shifts where the round of bays starts (a retry after a collision tries elsewhere)."""
     end = start + timedelta(minutes=need.minutes)
     work = cells(start, end + cap.buffer)
     skilled = [t for t in technicians or cap.technicians if need.skills <= t.skills]
@@ -168,10 +171,10 @@ def assign(cap: Capacity, busy: Busy, need: Need, start: datetime,
         return None, "no technician with the skills is free at that time"
     bay = None
     if not need.mobile:
-        bay = None
+        bay, offset = None, tech.id.int + spread * BAY_STRIDE
         if need.quick:
-            bay = _first_free(busy, cap.resources["quick_bay"], work, tech.id.int)
-        bay = bay or _first_free(busy, cap.resources["bay"], work, tech.id.int)
+            bay = _first_free(busy, cap.resources["quick_bay"], work, offset)
+        bay = bay or _first_free(busy, cap.resources["bay"], work, offset)
         if bay is None:
             return None, "no bay is free at that time"
     loaner = None

@@ -64,7 +64,7 @@ STATUS_EVENT = {"arrived": "appointment.arrived", "no_show": "appointment.no_sho
 CHANNELS = frozenset({"portal", "api", "self_service", "sale"})
 # A unique-key collision on a bay, loaner or driver picked by a concurrent booking is retried
 # on fresh data; a technician time that is really gone then fails the capacity check.
-WRITE_ATTEMPTS = 3
+WRITE_ATTEMPTS = 5
 T = TypeVar("T")
 
 
@@ -144,14 +144,14 @@ async def _release(appointment_id: uuid.UUID) -> None:
 
 
 async def _assignment(cap: Capacity, need: Need, starts_at: datetime,
-                      technician_id: uuid.UUID | None) -> Assignment:
+                      technician_id: uuid.UUID | None, attempt: int = 0) -> Assignment:
     technicians = cap.technicians
     if technician_id is not None:
         technicians = [t for t in cap.technicians if t.id == technician_id]
         if not technicians:
             raise NotFoundError("technician_id", "no such technician at this dealer")
     busy = await load_busy(*busy_span(cap, need, starts_at, starts_at))
-    found, reason = assign(cap, busy, need, starts_at, technicians)
+    found, reason = assign(cap, busy, need, starts_at, technicians, spread=attempt)
     if found is None:
         raise SlotTaken(reason)
     return found
@@ -179,13 +179,13 @@ async def _replay(tenant_id: uuid.UUID, key: str, fingerprint: str) -> Booking |
     return Booking(msgspec.convert(seen["response"], AppointmentRead), replayed=True)
 
 
-async def _retrying(write: Callable[[], Awaitable[T]],
+async def _retrying(write: Callable[[int], Awaitable[T]],
                     on_collision: Callable[[], Awaitable[T | None]] | None = None) -> T:
     """Run a write transaction; a unique-key collision (a concurrent booking took a hold
     first) is retried on fresh data, so only a time that is really gone is refused."""
-    for _ in range(WRITE_ATTEMPTS):
+    for attempt in range(WRITE_ATTEMPTS):
         try:
-            return await write()
+            return await write(attempt)
         except Exception as error:
             if not is_unique_violation(error):
                 raise
@@ -204,10 +204,10 @@ async def book(tenant_id: uuid.UUID, data: AppointmentCreate, *, channel: str, a
     if idempotency_key and (replay := await _replay(tenant_id, idempotency_key, fingerprint)):
         return replay
 
-    async def write() -> Booking:
+    async def write(attempt: int) -> Booking:
         return Booking(await _write_booking(
-            tenant_id, data, channel=channel, actor=actor,
-            idempotency_key=idempotency_key, fingerprint=fingerprint, now=now), replayed=False)
+            tenant_id, data, channel=channel, actor=actor, idempotency_key=idempotency_key,
+            fingerprint=fingerprint, now=now, attempt=attempt), replayed=False)
 
     async def replay() -> Booking | None:
         """A concurrent request with the same key won: answer with its result."""
@@ -218,8 +218,8 @@ async def book(tenant_id: uuid.UUID, data: AppointmentCreate, *, channel: str, a
 
 async def _write_booking(tenant_id: uuid.UUID, data: AppointmentCreate, *, channel: str,
                          actor: str,
-                         idempotency_key: str | None, fingerprint: str,
-                         now: datetime) -> AppointmentRead:
+                         idempotency_key: str | None, fingerprint: str, now: datetime,
+                         attempt: int) -> AppointmentRead:
     """The booking transaction: fresh capacity check, appointment, holds, reminders, event."""
     intake = msgspec.to_builtins(data.intake)
     point = pickup_point(data.intake.pickup_latitude, data.intake.pickup_longitude)
@@ -230,7 +230,7 @@ async def _write_booking(tenant_id: uuid.UUID, data: AppointmentCreate, *, chann
                         loaner=data.loaner, pickup=data.pickup)
         starts_at = aware(data.starts_at, cap)
         check_start(cap, starts_at, need, now)
-        found = await _assignment(cap, need, starts_at, data.technician_id)
+        found = await _assignment(cap, need, starts_at, data.technician_id, attempt)
         pickup = pickup_terms(cap, data.rework, point)
         row = Appointment(
             customer_id=context.vehicle.customer_id, vehicle_id=data.vehicle_id,
@@ -268,12 +268,12 @@ async def reschedule(tenant_id: uuid.UUID, appointment_id: uuid.UUID, starts_at:
     """Move a booked appointment; its holds and reminders are replaced in one transaction,
     so a refused move leaves the old booking exactly as it was."""
     moment = now or datetime.now(UTC)
-    return await _retrying(lambda: _move(tenant_id, appointment_id, starts_at, actor=actor,
-                                         now=moment))
+    return await _retrying(lambda attempt: _move(tenant_id, appointment_id, starts_at,
+                                                 actor=actor, now=moment, attempt=attempt))
 
 
 async def _move(tenant_id: uuid.UUID, appointment_id: uuid.UUID, starts_at: datetime, *,
-                actor: str, now: datetime) -> Appointment | None:
+                actor: str, now: datetime, attempt: int) -> Appointment | None:
     async with tenant_scope(tenant_id):
         row = await load(appointment_id)
         if row is None:
@@ -287,7 +287,7 @@ async def _move(tenant_id: uuid.UUID, appointment_id: uuid.UUID, starts_at: date
         check_start(cap, new_start, need, now)
         previous = row.starts_at
         await _release(row.id)
-        found = await _assignment(cap, need, new_start, None)
+        found = await _assignment(cap, need, new_start, None, attempt)
         await _hold(cap, row.id, found)
         await Appointment.update_in_tenant({
             Appointment.starts_at: found.starts_at, Appointment.ends_at: found.ends_at,
