@@ -6,6 +6,7 @@ Used by `dealerhub demo`, the tests and the benchmarks.
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -143,7 +144,10 @@ async def seed(seed: int = 2026, customers_per_dealer: int = 300) -> bool:
                 )
         await AppUser.insert(*users)
     for hook in SEED_HOOKS:
+        started = time.perf_counter()
         await hook(rng, dealers, customers_per_dealer)
+        print(f"  {hook.__module__.removeprefix('dealerhub.')}: "
+              f"{time.perf_counter() - started:.1f} s", flush=True)
     return True
 
 
@@ -153,3 +157,7 @@ from dealerhub.tenants.demo_data import seed_customer_base  # noqa: E402
 SEED_HOOKS.append(seed_customer_base)
 from dealerhub.platform.appointments.demo import seed_demo as seed_appointments  # noqa: E402
 SEED_HOOKS.append(seed_appointments)
+from dealerhub.platform.scoring.demo import seed_demo as seed_scoring  # noqa: E402
+SEED_HOOKS.append(seed_scoring)
+from dealerhub.survey.demo import seed_demo as seed_survey  # noqa: E402
+SEED_HOOKS.append(seed_survey)
