@@ -143,3 +143,16 @@ async def make_campaign(dealer: DealerFixture) -> uuid.UUID:
 @factory("recipient_id")
 async def make_campaign_recipient(dealer: DealerFixture) -> uuid.UUID:
     return (await _campaign_with_recipient(dealer))[1]
+
+
+@factory("oem_campaign_id")
+async def make_oem_campaign(dealer: DealerFixture) -> uuid.UUID:
+    from datetime import UTC, datetime, timedelta
+
+    from dealerhub.platform.campaigns.campaigns.oem import create_oem_campaign
+    from dealerhub.platform.campaigns.campaigns.schemas import MessageText, OemCampaignCreate
+    from dealerhub.platform.campaigns.segments.schemas import SegmentDefinition
+
+    return (await create_oem_campaign(OemCampaignCreate(
+        name="isolation", definition=SegmentDefinition(), texts={"zh-CN": MessageText("您好")},
+        starts_at=datetime.now(UTC) + timedelta(days=1), dealer_ids=[dealer.id]))).id

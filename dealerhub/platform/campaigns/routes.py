@@ -6,6 +6,10 @@ from pathlib import Path
 
 from dealerhub.platform.auth import CurrentUser
 from dealerhub.platform.campaigns import tasks as _tasks  # noqa: F401 - consumers, periodic jobs
+from dealerhub.platform.campaigns.campaigns.oem_routes import (
+    OemCampaignApiController,
+    OemCampaignPagesController,
+)
 from dealerhub.platform.campaigns.campaigns.routes import (
     CampaignApiController,
     CampaignPagesController,
@@ -23,12 +27,14 @@ from dealerhub.platform.web import register_nav, register_tile
 
 TEMPLATES = Path(__file__).parent / "templates"
 CAMPAIGN_ROUTES = [DueListApiController, DueListPagesController, SegmentApiController,
-                   SegmentPagesController, CampaignApiController, CampaignPagesController]
+                   SegmentPagesController, CampaignApiController, CampaignPagesController,
+                   OemCampaignApiController, OemCampaignPagesController]
 STAFF = {"dealer_admin", "service_advisor", "cs_agent"}
 
 register_nav("dealer", "/due-lists", "Today's due list", STAFF, order=30)
 register_nav("dealer", "/campaigns", "Campaigns", STAFF, order=31)
 register_nav("dealer", "/campaigns/segments", "Segments", STAFF, order=32)
+register_nav("hq", "/hq/campaigns", "National campaigns", {"oem_admin", "oem_analyst"}, order=30)
 
 
 async def _due_today(user: CurrentUser) -> int:

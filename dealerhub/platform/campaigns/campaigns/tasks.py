@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from dealerhub.platform import events, jobs
-from dealerhub.platform.campaigns.campaigns import service
+from dealerhub.platform.campaigns.campaigns import oem, service
 from dealerhub.platform.tables import Dealer
 from dealerhub.platform.tenancy import transaction
 
@@ -30,3 +30,9 @@ events.consumer("message.delivered", "campaigns.delivered")(service.on_delivered
 events.consumer("message.replied", "campaigns.replied")(service.on_replied)
 events.consumer("appointment.booked", "campaigns.booked")(service.on_booked)
 events.consumer("repair_order.closed", "campaigns.visited")(service.on_visit)
+
+
+@jobs.periodic("campaigns.refresh_oem_results", every_seconds=300)
+async def refresh_oem_results() -> int:
+    """Per-dealer counts of recent national campaigns, each computed in its dealer's scope."""
+    return await oem.refresh_recent()
