@@ -31,10 +31,10 @@ from dealerhub.channels.plugin import (
     PermanentFailure,
     TemporaryFailure,
 )
-from dealerhub.platform import events
+from dealerhub.platform import db, events
 from dealerhub.platform.config import get_settings
 from dealerhub.platform.links import sign_link
-from dealerhub.platform.tables import EventConsumption
+from dealerhub.platform.tables import EventConsumption, EventOutbox
 from dealerhub.platform.tenancy import tenant_scope, transaction
 
 log = logging.getLogger(__name__)
@@ -145,20 +145,33 @@ def _backoff(attempts: int, retry_after: float | None) -> timedelta:
     return timedelta(seconds=max(seconds, retry_after or 0))
 
 
-async def _record(item: Claimed, now: datetime) -> None:
+async def _mark_sent(items: list[Claimed], now: datetime) -> None:
+    """The common outcome, recorded set-wise: a handful of statements for the whole batch."""
+    tenant_id = items[0].row.tenant_id
+    cases = " ".join("when {} then {}" for _ in items)
+    marks = ", ".join("{}" for _ in items)
+    pairs = [value for item in items for value in (item.row.id, item.provider_id)]
+    ids = [item.row.id for item in items]
+    await db.fetch(
+        f"update channel_message set status = 'sent', sent_at = {{}}, lease_until = null, "
+        f"provider_id = case id {cases} end "
+        f"where tenant_id = {{}} and status = 'sending' and id in ({marks})",
+        now, *pairs, tenant_id, *ids)
+    await db.fetch(
+        f"update channel_outbox set done_at = {{}}, sent_at = {{}}, "
+        f"provider_id = case message_id {cases} end where message_id in ({marks})",
+        now, now, *pairs, *ids)
+    await MessageStatusChange.insert_in_tenant(*[MessageStatusChange(
+        message_id=item.row.id, status="sent", channel=item.row.channel, at=now)
+        for item in items])
+    await EventOutbox.insert(*[EventOutbox(  # events.emit, for a batch in one statement
+        tenant_id=tenant_id, event_type="message.sent",
+        payload=events._jsonable(_ids(item.row))) for item in items])
+
+
+async def _record_other(item: Claimed, now: datetime) -> None:
     row = item.row
-    current = await Message.objects_in_tenant().where(Message.id == row.id).first()
-    if current is None or current.status != "sending" or current.attempts != row.attempts:
-        return  # the lease was lost to another worker; its record wins
     outbox = ChannelOutbox.message_id == row.id
-    if item.outcome == "sent":
-        await _change(row, "sent", now, extra={Message.provider_id: item.provider_id,
-                                               Message.lease_until: None})
-        await ChannelOutbox.update({ChannelOutbox.provider_id: item.provider_id,
-                                    ChannelOutbox.done_at: now, ChannelOutbox.sent_at: now}
-                                   ).where(outbox)
-        await events.emit("message.sent", _ids(row))
-        return
     if item.outcome == "temporary" and row.attempts < MAX_ATTEMPTS:
         due = now + _backoff(row.attempts, item.retry_after)
         await _change(row, "queued", now, f"retry: {item.error}",
@@ -187,6 +200,21 @@ async def _record(item: Claimed, now: datetime) -> None:
     await events.emit("message.failed", _ids(row))
 
 
+async def _record(claimed: list[Claimed], now: datetime) -> None:
+    """Record every outcome, unless another worker took the lease meanwhile (its record wins)."""
+    current = {row["id"]: row for row in await Message.select_in_tenant(
+        Message.id, Message.status, Message.attempts).where(
+        Message.id.is_in([item.row.id for item in claimed]))}
+    mine = [item for item in claimed if (found := current.get(item.row.id)) is not None
+            and found["status"] == "sending" and found["attempts"] == item.row.attempts]
+    sent = [item for item in mine if item.outcome == "sent"]
+    if sent:
+        await _mark_sent(sent, now)
+    for item in mine:
+        if item.outcome != "sent":
+            await _record_other(item, now)
+
+
 async def send_batch(tenant_id: uuid.UUID | str, message_ids: list[str],
                      now: datetime | None = None) -> dict[str, int]:
     """Send the given messages of one dealer; returns a count per outcome."""
@@ -204,23 +232,21 @@ async def send_batch(tenant_id: uuid.UUID | str, message_ids: list[str],
     finished = datetime.now(UTC)
     counts: dict[str, int] = {}
     async with tenant_scope(tenant_id):
-        for item in claimed:
-            await _record(item, finished)
-            counts[item.outcome] = counts.get(item.outcome, 0) + 1
+        await _record(claimed, finished)
+    for item in claimed:
+        counts[item.outcome] = counts.get(item.outcome, 0) + 1
     return counts
 
 
 # --- the outbox: dispatcher and sweeper ------------------------------------------------------
 
 DISPATCH_BATCH = 2000
-JOB_SIZE = 25
+JOB_SIZE = 50
 
 
 async def dispatch_due(send: Any, now: datetime | None = None, limit: int = DISPATCH_BATCH) -> int:
     """Hand due outbox rows to the send job. If the broker is down the transaction rolls back
     and the rows wait in the database until it returns."""
-    from dealerhub.platform import db
-
     now = now or datetime.now(UTC)
     async with transaction():
         query = ChannelOutbox.select(ChannelOutbox.id, ChannelOutbox.tenant_id,
