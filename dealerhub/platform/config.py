@@ -78,6 +78,8 @@ class Settings:
     oem_channel_accounts: dict[str, dict[str, str]] = field(default_factory=dict)
     public_base_url: str = "http://127.0.0.1:8000"
     channel_send_lease_seconds: int = 30
+    export_s3_bucket: str | None = None
+    export_s3_endpoint_url: str | None = None
 
     @property
     def is_postgres(self) -> bool:
@@ -164,6 +166,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             env.get("DEALERHUB_CHANNEL_SEND_LEASE_SECONDS", "30"),
             1,
             3600,
+        ),
+        export_s3_bucket=env.get("EXPORT_S3_BUCKET") or None,
+        export_s3_endpoint_url=(
+            _url("EXPORT_S3_ENDPOINT_URL", env["EXPORT_S3_ENDPOINT_URL"], ("http", "https"))
+            if env.get("EXPORT_S3_ENDPOINT_URL") else None
         ),
     )
 

@@ -19,6 +19,7 @@ from dealerhub.platform.campaigns.due_lists.routes import (
     DueListApiController,
     DueListPagesController,
 )
+from dealerhub.platform.campaigns.exports.routes import ExportPagesController
 from dealerhub.platform.campaigns.segments.routes import (
     SegmentApiController,
     SegmentPagesController,
@@ -28,12 +29,14 @@ from dealerhub.platform.web import register_nav, register_tile
 TEMPLATES = Path(__file__).parent / "templates"
 CAMPAIGN_ROUTES = [DueListApiController, DueListPagesController, SegmentApiController,
                    SegmentPagesController, CampaignApiController, CampaignPagesController,
-                   OemCampaignApiController, OemCampaignPagesController]
+                   OemCampaignApiController, OemCampaignPagesController,
+                   ExportPagesController]
 STAFF = {"dealer_admin", "service_advisor", "cs_agent"}
 
 register_nav("dealer", "/due-lists", "Today's due list", STAFF, order=30)
 register_nav("dealer", "/campaigns", "Campaigns", STAFF, order=31)
 register_nav("dealer", "/campaigns/segments", "Segments", STAFF, order=32)
+register_nav("dealer", "/due-lists/export", "Month-end export", STAFF, order=33)
 register_nav("hq", "/hq/campaigns", "National campaigns", {"oem_admin", "oem_analyst"}, order=30)
 
 
