@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dealerhub.channels import service as channels
-from dealerhub.channels.service import TemplateText
 from dealerhub.platform import events, jobs
 from dealerhub.survey import timeline as _timeline  # noqa: F401 - registers timeline sources
 from dealerhub.survey.answers import service as answers
@@ -17,42 +15,6 @@ from dealerhub.survey.touchpoints import service as touchpoints
 from dealerhub.survey.triggers import service as triggers
 
 TRIGGER_EVENTS = ("repair_order.closed", "appointment.completed", "complaint.resolved")
-
-channels.register_template(triggers.INVITATION_TEMPLATE, "service", {
-    "zh-CN": TemplateText(
-        "服务评价",
-        "{{ customer_name }}您好，感谢您的光临。{% if question_zh %}{{ question_zh }}"
-        "请回复{{ scale }}的数字，或{% endif %}点击链接完成两三道小问题：{{ url }}"),
-    "en": TemplateText(
-        "How did we do?",
-        "Hello {{ customer_name }}, thank you for your visit. {% if question_en %}"
-        "{{ question_en }} Reply with a number {{ scale }}, or {% endif %}answer two or three "
-        "quick questions here: {{ url }}"),
-})
-channels.register_template(triggers.QUESTION_TEMPLATE, "service", {
-    "zh-CN": TemplateText(None, "{{ question_zh }}请回复{{ scale }}的数字。"),
-    "en": TemplateText(None, "{{ question_en }} Reply with a number {{ scale }}."),
-})
-channels.register_template(touchpoints.MESSAGE_TEMPLATE, "service", {
-    "zh-CN": TemplateText("{{ topic_zh }}",
-                          "{{ customer_name }}您好，{{ topic_zh }}：欢迎随时联系我们。"),
-    "en": TemplateText("{{ topic_en }}", "Hello {{ customer_name }}: {{ topic_en }}. "
-                                         "We are here whenever you need us."),
-})
-channels.register_template(complaints.ALERT_TEMPLATE, "service", {
-    "zh-CN": TemplateText("客户差评提醒",
-                          "{{ user.name }}：客户反馈不满意，请立即处理。\n{{ text }}\n"
-                          "{{ complaint_url }}"),
-    "en": TemplateText("Negative customer feedback", "{{ user.name }}: a customer is unhappy, "
-                       "please act now.\n{{ text }}\n{{ complaint_url }}"),
-})
-channels.register_template(complaints.ESCALATION_TEMPLATE, "service", {
-    "zh-CN": TemplateText("重大质量投诉", "{{ user.name }}：重大质量投诉已升级。\n{{ text }}\n"
-                                    "{{ complaint_url }}"),
-    "en": TemplateText("Major quality complaint", "{{ user.name }}: a major quality complaint "
-                       "was escalated.\n{{ text }}\n{{ complaint_url }}"),
-})
-
 
 async def quick_review(event: events.Event) -> None:
     await triggers.trigger(event)

@@ -17,6 +17,7 @@ from dealerhub.survey.common import utcnow
 from dealerhub.survey.complaints import service as complaints
 from dealerhub.survey.complaints.tables import Complaint
 from dealerhub.survey.integrity.service import Submission, flags_for
+from dealerhub.survey.messages import QUESTION_TEMPLATE
 from dealerhub.survey.questions import service as questions
 from dealerhub.survey.questions.schemas import QuestionRead
 from dealerhub.survey.results.facts import write_fact
@@ -208,7 +209,7 @@ async def record_digit(tenant_id: uuid.UUID, invitation_id: uuid.UUID, digit: in
             return f"refused: {bad}"
         if len(pending) > 1:
             await channels.enqueue_message(
-                tenant_id, row.customer_id, "service", triggers.QUESTION_TEMPLATE,
+                tenant_id, row.customer_id, "service", QUESTION_TEMPLATE,
                 triggers.question_context(pending[1]),
                 related={"survey_invitation_id": str(row.id)},
                 idempotency_key=f"survey-sms:{row.id}:{pending[1].key}", now=now)

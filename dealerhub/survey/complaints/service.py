@@ -27,13 +27,12 @@ from dealerhub.survey.complaints.tables import (
     ComplaintLog,
     Escalation,
 )
+from dealerhub.survey.messages import ALERT_TEMPLATE, ESCALATION_TEMPLATE
 from dealerhub.tenants.staff.tables import Staff
 
 INTERIM_WITHIN = timedelta(days=3)
 CALLBACK_WITHIN = timedelta(days=2)
 CONFIRM_QUESTION = "complaint.resolved_ok"
-ALERT_TEMPLATE = "survey.negative_alert"
-ESCALATION_TEMPLATE = "survey.escalation_alert"
 CS_ROLES = frozenset({"cs_agent", "dealer_admin"})
 SERVICE_ROLES = frozenset({"service_advisor", "dealer_admin"})
 OPEN_STATES = ("open", "interim_answered", "reopened")

@@ -18,6 +18,7 @@ from dealerhub.platform.tenancy import tenant_scope
 from dealerhub.survey.common import TEXT_MAX, each_dealer, invalid, utcnow
 from dealerhub.survey.complaints import service as complaints
 from dealerhub.survey.complaints.tables import Complaint
+from dealerhub.survey.messages import TOUCHPOINT_TEMPLATE as MESSAGE_TEMPLATE
 from dealerhub.survey.touchpoints.tables import Touchpoint
 from dealerhub.survey.triggers import service as triggers
 
@@ -51,7 +52,6 @@ SCHEDULE = (
 STEPS = {step.kind: step for step in SCHEDULE}
 PENDING = ("scheduled", "open")
 SURVEY_KEYS = ["overall.csat", "overall.nps", "followup.fixed_first_time"]
-MESSAGE_TEMPLATE = "survey.touchpoint"
 OUTCOMES = ("reached_ok", "reached_issue", "no_answer", "wrong_number", "booked")
 RETRY_AFTER = timedelta(days=1)
 CLAIM_BATCH = 200

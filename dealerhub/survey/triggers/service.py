@@ -16,6 +16,7 @@ from dealerhub.platform.links import LinkInvalid, read_link, sign_link
 from dealerhub.platform.tenancy import require_tenant, tenant_scope, transaction
 from dealerhub.survey.answers.tables import Answer
 from dealerhub.survey.common import as_uuid, each_dealer, utcnow
+from dealerhub.survey.messages import INVITATION_TEMPLATE
 from dealerhub.survey.questions import service as questions
 from dealerhub.survey.questions.schemas import QuestionRead
 from dealerhub.survey.triggers.sampling import pick_questions
@@ -30,8 +31,6 @@ LINK_MAX_AGE_SECONDS = 30 * 86400
 CUSTOMER_BASE = "/c/survey"
 CLAIM_BATCH = 200
 CONTACTED = ("sent", "partial", "answered")
-INVITATION_TEMPLATE = "survey.invitation"
-QUESTION_TEMPLATE = "survey.sms_question"
 SMS_KINDS = ("rating", "nps", "yes_no")
 
 
