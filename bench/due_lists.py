@@ -1,0 +1,192 @@
+"""Daily due-list generation for every dealer (PostgreSQL, one job per dealer in its tenant
+scope) vs one hand-written query computing the same lists for all dealers at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import UTC, datetime
+
+import asyncpg
+
+from bench.common import PG_ADMIN_DSN, postgres_database, result, run_python
+from dealerhub.platform.pg_admin import with_database
+
+NOW = datetime(2026, 6, 15, 1, 30, tzinfo=UTC)
+
+# Bulk data straight from generate_series: dealers in two time zones,
+# one vehicle per customer, dates spread so that every rule fires; half the vehicles with
+# a maintenance visit and some with declined work.
+SEED = [
+    "insert into region (id, created_at, code, name_zh, name_en) "
+    "values (gen_random_uuid(), now(), 'BENCH', '基准', 'Bench')",
+    "insert into dealer (id, created_at, code, name, region, city, time_zone, status, tier, "
+    "size_band) select gen_random_uuid(), now(), 'B' || g, 'Bench ' || g, "
+    "(select id from region where code = 'BENCH'), '上海', case when g % 2 = 0 then "
+    "'Asia/Shanghai' else 'Asia/Urumqi' end, 'active', 'standard', 'medium' "
+    "from generate_series(1, {dealers}) g",
+    "create temp table bench_dealer as select id, row_number() over (order by id) - 1 as n "
+    "from dealer",
+    "insert into customer (id, tenant_id, name, gender, birth_date, city, customer_type, "
+    "category, locale, created_at, updated_at, last_visit_at) "
+    "select gen_random_uuid(), d.id, '客户' || g, case when g % 2 = 0 then 'male' else 'female' "
+    "end, date '1960-01-01' + (g * 7919) % 15000, case when g % 3 = 0 then '杭州' else '上海' "
+    "end, (array['value', 'convenience', 'relationship'])[1 + g % 3], 'won', 'zh-CN', "
+    "timestamptz '2023-01-01', timestamptz '2023-01-01', "
+    "case when g % 4 = 0 then null else timestamptz '2026-06-15' - (g % 500) * interval '1 day' "
+    "end from generate_series(0, {vehicles} - 1) g join bench_dealer d on d.n = g % {dealers}",
+    "insert into vehicle (id, tenant_id, customer_id, vin, model_code, purchase_date, "
+    "warranty_end, insurance_expiry, next_maintenance_date, daily_km, last_odometer_km, "
+    "created_at) select gen_random_uuid(), c.tenant_id, c.id, upper(substr(md5(c.id::text), 1, "
+    "17)), (array['A6', 'Q5', 'EV1', 'A3'])[1 + abs(hashtext(c.id::text)) % 4], p.purchase, "
+    "p.purchase + 1095, date '2026-06-15' + (abs(hashtext(c.name)) % 400) - 30, "
+    "date '2026-06-15' + (abs(hashtext(c.id::text || 'n')) % 300) - 100, "
+    "20 + abs(hashtext(c.name)) % 80, abs(hashtext(c.name)) % 150000, now() "
+    "from customer c cross join lateral (select date '2026-06-15' - "
+    "(abs(hashtext(c.id::text || 'p')) % 2400) as purchase) p",
+    "insert into repair_order (id, tenant_id, vehicle_id, customer_id, ro_type, status, "
+    "opened_at, closed_at, total_amount, created_at) select gen_random_uuid(), v.tenant_id, "
+    "v.id, v.customer_id, 'maintenance', 'closed', o.at, o.at + interval '3 hours', 680, now() "
+    "from vehicle v cross join lateral (select timestamptz '2026-06-15 02:00+00' - "
+    "(abs(hashtext(v.vin)) % 720) * interval '1 day' as at) o where abs(hashtext(v.vin)) % 2 = 0",
+    "insert into repair_order_line (id, tenant_id, repair_order_id, vehicle_id, "
+    "operation_code, description, amount, status) select gen_random_uuid(), r.tenant_id, r.id, "
+    "r.vehicle_id, 'BRAKE', '', 800, 'declined' from repair_order r "
+    "where abs(hashtext(r.id::text)) % 10 = 0",
+    "analyze",
+]
+
+GENERATE = """
+import asyncio, json, time, datetime
+from dealerhub.platform import db
+from dealerhub.platform.config import get_settings
+from dealerhub.platform.tables import Dealer
+from dealerhub.platform.campaigns.due_lists.service import generate_due_lists
+
+async def main():
+    await db.start(get_settings())
+    now = datetime.datetime.fromisoformat({now!r})
+    dealers = [row["id"] for row in await Dealer.select(Dealer.id)]
+    started = time.perf_counter()
+    total = 0
+    for dealer_id in dealers:
+        total += (await generate_due_lists(dealer_id, now)).total
+    elapsed = time.perf_counter() - started
+    await db.stop(get_settings())
+    print(json.dumps({{"seconds": elapsed, "entries": total}}))
+
+asyncio.run(main())
+"""
+
+# The same eleven rules for all dealers in one statement, written by hand for PostgreSQL
+# (interval arithmetic and AT TIME ZONE instead of dates computed in Python).
+BASELINE = """
+create temp table baseline_due as
+with d as (
+  select id as tenant_id, time_zone as tz, ($1::timestamptz at time zone time_zone)::date as t
+  from dealer where status = 'active'),
+vc as (
+  select v.*, d.t, d.tz from vehicle v join d on d.tenant_id = v.tenant_id
+  join customer c on c.tenant_id = v.tenant_id and c.id = v.customer_id
+  where c.erased_at is null),
+cd as (select c.*, d.t, d.tz from customer c join d on d.tenant_id = c.tenant_id
+       where c.erased_at is null)
+select 'first_maintenance' as reason, id from vc where purchase_date <= t - 90
+  and purchase_date > t - 120 and not exists (select 1 from repair_order r
+  where r.tenant_id = vc.tenant_id and r.vehicle_id = vc.id and r.ro_type = 'maintenance')
+union all select 'next_maintenance', id from vc
+  where next_maintenance_date between t and t + 14
+union all select 'warranty_1m', id from vc where warranty_end > t + 14 and warranty_end <= t + 30
+union all select 'warranty_2w', id from vc where warranty_end between t and t + 14
+  and not exists (select 1 from due_list_entry e where e.tenant_id = vc.tenant_id
+  and e.vehicle_id = vc.id and e.reason = 'warranty_1m' and e.target_on = vc.warranty_end
+  and e.answered_at is not null)
+union all select 'insurance_renewal', id from vc where insurance_expiry between t and t + 30
+union all select 'lapsed', id from vc where warranty_end < t and not exists (
+  select 1 from repair_order r where r.tenant_id = vc.tenant_id and r.vehicle_id = vc.id
+  and r.opened_at >= ((t - interval '6 months')::date + 1)::timestamp at time zone tz)
+union all select 'vehicle_birthday', id from vc
+  where purchase_date <= (t - interval '12 months')::date and exists (
+  select 1 from generate_series(0, 14) k where to_char(t + k, 'MM-DD') =
+  to_char(purchase_date, 'MM-DD') or (to_char(purchase_date, 'MM-DD') = '02-29'
+  and to_char(t + k, 'MM-DD') = '02-28' and extract(month from t + k + 1) = 3))
+union all select 'customer_birthday', id from cd where exists (
+  select 1 from generate_series(0, 7) k where to_char(t + k, 'MM-DD') =
+  to_char(birth_date, 'MM-DD') or (to_char(birth_date, 'MM-DD') = '02-29'
+  and to_char(t + k, 'MM-DD') = '02-28' and extract(month from t + k + 1) = 3))
+union all select 'free_check', id from vc where warranty_end < t and not exists (
+  select 1 from repair_order_line l join repair_order r on r.tenant_id = l.tenant_id
+  and r.id = l.repair_order_id where l.tenant_id = vc.tenant_id and l.vehicle_id = vc.id
+  and l.operation_code = 'FREE_CHECK'
+  and r.opened_at >= date_trunc('year', t)::timestamp at time zone tz)
+union all select 'declined_work', r.id from repair_order r join d on d.tenant_id = r.tenant_id
+  join customer c on c.tenant_id = r.tenant_id and c.id = r.customer_id
+  where c.erased_at is null and r.status = 'closed'
+  and r.closed_at < (d.t - 13)::timestamp at time zone d.tz
+  and r.closed_at >= (d.t - 104)::timestamp at time zone d.tz
+  and exists (select 1 from repair_order_line l where l.tenant_id = r.tenant_id
+  and l.repair_order_id = r.id and l.status = 'declined' and l.followed_up_at is null)
+union all select 'no_contact', id from cd where coalesce(last_visit_at, created_at) <
+  ((t - interval '6 months')::date + 1)::timestamp at time zone tz
+  and not exists (select 1 from due_list_entry e where e.tenant_id = cd.tenant_id
+  and e.customer_id = cd.id and e.contacted_at >=
+  ((t - interval '6 months')::date + 1)::timestamp at time zone tz)
+  and not exists (select 1 from campaign_recipient cr where cr.tenant_id = cd.tenant_id
+  and cr.customer_id = cd.id and cr.contacted_at >=
+  ((t - interval '6 months')::date + 1)::timestamp at time zone tz)
+"""
+
+
+async def _seed(dsn: str, dealers: int, vehicles: int) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        for statement in SEED:
+            await connection.execute(statement.format(dealers=dealers, vehicles=vehicles))
+    finally:
+        await connection.close()
+
+
+async def _baseline(dsn: str) -> tuple[float, int]:
+    connection = await asyncpg.connect(dsn)
+    try:
+        started = time.perf_counter()
+        await connection.execute(BASELINE, NOW)
+        elapsed = time.perf_counter() - started
+        count = await connection.fetchval("select count(*) from baseline_due")
+    finally:
+        await connection.close()
+    return elapsed, count
+
+
+def measure(dealers: int, vehicles: int) -> dict[str, float]:
+    with postgres_database("due") as database:
+        # bulk load and baseline as the server's admin: row-level security is forced even
+        # for the table owner
+        admin_dsn = with_database(PG_ADMIN_DSN, database.name)
+        asyncio.run(_seed(admin_dsn, dealers, vehicles))
+        ours = json.loads(run_python(GENERATE.format(now=NOW.isoformat()), database.env()))
+        # the baseline runs after ours: no entry is answered or contacted, so both see the
+        # same data
+        baseline_seconds, baseline_count = asyncio.run(_baseline(admin_dsn))
+    if ours["entries"] != baseline_count:
+        raise AssertionError(f"due lists differ: ours {ours['entries']}, "
+                             f"hand-written {baseline_count}")
+    return {"seconds": ours["seconds"], "baseline_seconds": baseline_seconds,
+            "entries": ours["entries"]}
+
+
+def main(quick: bool) -> dict[str, object]:
+    dealers = 100 if quick else 1000
+    small, large = (20_000, 100_000) if quick else (200_000, 2_000_000)
+    first = measure(dealers, small)
+    second = measure(dealers, large)
+    growth = second["seconds"] / first["seconds"]
+    return result(
+        "due_lists", unit="s", value=second["seconds"], baseline=second["baseline_seconds"],
+        target=1.5, target_on="ratio", better="lower",
+        size={"dealers": dealers, "vehicles": large, "compared_with_vehicles": small},
+        entries=second["entries"], small_seconds=round(first["seconds"], 3),
+        small_baseline_seconds=round(first["baseline_seconds"], 3),
+        growth=round(growth, 2), size_growth=large / small,
+    )
