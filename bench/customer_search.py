@@ -19,14 +19,17 @@ runpy.run_module("bench._customer_base", run_name="__main__")
 TOKEN = """
 import asyncio, uuid
 from dealerhub.platform import db
-from dealerhub.platform.auth import create_api_key
+from dealerhub.platform.auth import hash_password, issue_token
 from dealerhub.platform.config import get_settings
+from dealerhub.platform.tables import AppUser
 
 async def main():
     await db.start(get_settings())
-    issued = await create_api_key(uuid.UUID("{tenant_id}"), "bench", ["read"], None)
+    user = AppUser(email="cs@bench.example", display_name="bench", role="cs_agent",
+                   password_hash=hash_password("bench-password-1"), dealer=uuid.UUID("{tenant_id}"))
+    await AppUser.insert(user)
     await db.stop(get_settings())
-    print(issued.plaintext)
+    print(issue_token(user))
 
 asyncio.run(main())
 """

@@ -16,6 +16,7 @@ from litestar.response import Redirect, Response, Template
 from dealerhub.platform.auth import DEALER_ROLES, CurrentUser, dealer_admin_only
 from dealerhub.platform.web import register_nav, register_tile
 from dealerhub.tenants.customers import privacy, service
+from dealerhub.tenants.customers import tasks as _nightly  # noqa: F401 - registers the refresh
 from dealerhub.tenants.customers.schemas import (
     CATEGORIES,
     CUSTOMER_TYPES,

@@ -127,3 +127,14 @@ async def test_team_is_assigned_by_load_and_kept_when_the_admin_sets_it(dealer_a
         await service.set_team(dealer_a.id, customers[0].id,
                                TeamUpdate(advisor_staff_id=sales.id))
     assert refused.value.errors[0].field == "advisor_staff_id"
+
+
+async def test_nightly_refresh_recomputes_every_customer(dealer_a) -> None:
+    from dealerhub.tenants.customers.tasks import refresh_dealer_facts
+
+    customer = await _customer_with_visits(dealer_a.id, (utc(2026, 1, 5), "100", "repair"))
+    async with tenant_scope(dealer_a.id):
+        await Customer.update_in_tenant({Customer.visits_12m: 99}).where(
+            Customer.id == customer.id)
+    await refresh_dealer_facts.fn.__wrapped_async__(str(dealer_a.id))
+    assert (await service.get_customer(dealer_a.id, customer.id)).visits_12m <= 1

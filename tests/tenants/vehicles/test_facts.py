@@ -105,3 +105,16 @@ async def test_invalid_vin_and_future_purchase_are_refused(client, dealer_a) -> 
     assert response.status_code == 400
     errors = {e["key"]: e["message"] for e in response.json()["errors"]}
     assert "check digit" in errors["vin"] and "future" in errors["purchase_date"]
+
+
+async def test_changing_a_models_interval_re_predicts_its_vehicles(dealer_a, jobs_worker) -> None:
+    await save_vehicle_model(VehicleModelWrite(code="T-RX", name="测试", maintenance_km=10000,
+                                               maintenance_months=12))
+    customer = await new_customer(dealer_a.id)
+    vehicle = await new_vehicle(dealer_a.id, customer.id, model_code="T-RX",
+                                purchase_date=D(2025, 1, 1))
+    assert vehicle.next_maintenance_date == D(2026, 1, 1)
+    await save_vehicle_model(VehicleModelWrite(code="T-RX", name="测试", maintenance_km=10000,
+                                               maintenance_months=6))
+    jobs_worker.drain()
+    assert (await get_vehicle(dealer_a.id, vehicle.id)).next_maintenance_date == D(2025, 7, 1)
