@@ -107,6 +107,9 @@ async def shop(database: None) -> Shop:
     return await build_shop()
 
 
+STARTUP_SECONDS = 120  # importing every component takes ~20 s on a busy 2-core machine
+
+
 @pytest.fixture
 def live_server() -> Iterator[str]:
     """The app served by uvicorn in its own process, on the test database."""
@@ -117,7 +120,7 @@ def live_server() -> Iterator[str]:
         env=dict(os.environ), cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time_module.monotonic() + 30
+        deadline = time_module.monotonic() + STARTUP_SECONDS
         while True:
             try:
                 if httpx.get(f"{base}/health", timeout=1).status_code == 200:
