@@ -1,0 +1,135 @@
+"""Survey answers ingested per second through the public page vs bare inserts (PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+
+import httpx
+
+from bench.common import postgres_database, result, run_python, served
+
+TARGET_RATIO = 0.3
+CLIENTS = 16
+KEYS = ["overall.csat", "reception.prompt", "overall.comment"]
+ANSWERS = {"q_overall.csat": "4", "q_reception.prompt": "5", "q_overall.comment": "服务很好"}
+
+SETUP = """
+import asyncio, json, uuid
+from datetime import UTC, datetime
+from dealerhub.platform import db
+from dealerhub.platform.config import get_settings
+from dealerhub.platform.tables import Dealer, Region
+from dealerhub.platform.tenancy import tenant_scope
+from dealerhub.survey.questions import service as questions
+from dealerhub.survey.seed import seed_bank
+from dealerhub.survey.triggers import service as triggers
+from dealerhub.survey.triggers.tables import Invitation
+from dealerhub.tenants.customers.tables import Customer
+
+async def main():
+    await db.start(get_settings())
+    await seed_bank()
+    region = Region(code="B", name_zh="基准", name_en="Bench")
+    await Region.insert(region)
+    dealer = Dealer(code="B0001", name="Bench", region=region.id, city="上海")
+    await Dealer.insert(dealer)
+    now = datetime.now(UTC)
+    tokens = []
+    async with tenant_scope(dealer.id):
+        bank = await questions.active_by_key({keys!r})
+        refs = triggers.question_refs([bank[k] for k in {keys!r}])
+        customers = [Customer(name=f"客户{{i}}", phone_e164=f"+86139{{i:08d}}",
+                              phone_reversed=f"+86139{{i:08d}}"[::-1])
+                     for i in range({count})]
+        await Customer.insert_in_tenant(*customers)
+        invitations = [Invitation(customer_id=c.id, questions=refs, status="sent", sent_at=now,
+                                  due_at=now, created_at=now) for c in customers]
+        await Invitation.insert_in_tenant(*invitations)
+        tokens = [triggers.survey_token(dealer.id, row.id) for row in invitations]
+    await db.stop(get_settings())
+    print(json.dumps({{"tenant_id": str(dealer.id), "tokens": tokens,
+                      "customers": [str(c.id) for c in customers]}}))
+
+asyncio.run(main())
+"""
+
+
+async def _through_the_page(base: str, tokens: list[str]) -> tuple[float, int]:
+    """POST every invitation's answers through the public page, CLIENTS at a time."""
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        await client.get(f"/c/survey/{tokens[0]}")
+        csrf = client.cookies.get("dh_csrf")
+        queue = list(tokens)
+        failures = 0
+
+        async def worker() -> None:
+            nonlocal failures
+            while queue:
+                token = queue.pop()
+                response = await client.post(f"/c/survey/{token}",
+                                             data={**ANSWERS, "_csrf_token": csrf})
+                failures += response.status_code != 200
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CLIENTS)))
+        return time.perf_counter() - started, failures
+
+
+async def _bare(dsn: str, tenant_id: str, customers: list[str]) -> float:
+    """The same answer rows inserted straight with asyncpg: one transaction per submission."""
+    import asyncpg
+
+    pool = await asyncpg.create_pool(dsn, min_size=CLIENTS, max_size=CLIENTS)
+    queue = list(customers)
+    question = uuid.uuid4()
+
+    async def worker() -> None:
+        async with pool.acquire() as connection:
+            while queue:
+                customer = queue.pop()
+                invitation = uuid.uuid4()
+                async with connection.transaction():
+                    await connection.execute(
+                        "select set_config('app.tenant_id', $1, true)", tenant_id)
+                    await connection.execute(
+                        "insert into survey_invitation (id, tenant_id, customer_id, status) "
+                        "values ($1, $2, $3, 'answered')", invitation, uuid.UUID(tenant_id),
+                        uuid.UUID(customer))
+                    await connection.executemany(
+                        "insert into survey_answer (id, tenant_id, invitation_id, customer_id, "
+                        "question_id, question_key, step, kind, value_int, score) "
+                        "values ($1, $2, $3, $4, $5, $6, 'overall', 'rating', 4, 75)",
+                        [(uuid.uuid4(), uuid.UUID(tenant_id), invitation, uuid.UUID(customer),
+                          question, key) for key in KEYS])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CLIENTS)))
+    elapsed = time.perf_counter() - started
+    await pool.close()
+    return elapsed
+
+
+def main(quick: bool) -> dict[str, object]:
+    count = 400 if quick else 3000
+    with postgres_database("survey") as database:
+        env = database.env(DATABASE_URL=f"{database.app_dsn}?pool_size={CLIENTS}")
+        setup = json.loads(run_python(SETUP.format(keys=KEYS, count=count), env))
+        with served("dealerhub.app:create_app", env) as base:
+            ours_seconds, failures = asyncio.run(_through_the_page(base, setup["tokens"]))
+        bare_seconds = asyncio.run(_bare(database.app_dsn, setup["tenant_id"],
+                                         setup["customers"]))
+    if failures:
+        raise SystemExit(f"{failures} submissions failed")
+    answers = count * len(KEYS)
+    ours, bare = answers / ours_seconds, answers / bare_seconds
+    print(f"public page : {ours:.0f} answers/s ({count} submissions of {len(KEYS)} answers, "
+          f"{CLIENTS} clients, integrity checks, events and facts included)")
+    print(f"bare inserts: {bare:.0f} answers/s (asyncpg, one transaction per submission)")
+    print(f"ratio       : {ours / bare:.2f} (target >= {TARGET_RATIO})")
+    return result("survey_ingest", unit="answers/s", value=ours, baseline=bare,
+                  target=TARGET_RATIO, target_on="ratio", better="higher",
+                  size={"submissions": count, "answers_per_submission": len(KEYS),
+                        "clients": CLIENTS})
