@@ -156,3 +156,38 @@ async def make_oem_campaign(dealer: DealerFixture) -> uuid.UUID:
     return (await create_oem_campaign(OemCampaignCreate(
         name="isolation", definition=SegmentDefinition(), texts={"zh-CN": MessageText("您好")},
         starts_at=datetime.now(UTC) + timedelta(days=1), dealer_ids=[dealer.id]))).id
+
+
+@factory("message_id")
+async def make_message(dealer: DealerFixture) -> uuid.UUID:
+    from dealerhub.channels import service as channels
+    from dealerhub.channels.webhooks.service import DISABLED_TEMPLATE
+
+    message = await channels.enqueue_staff_alert(
+        dealer.id, dealer.users["dealer_admin"], DISABLED_TEMPLATE,
+        {"url": "https://isolation.example", "reason": "isolation"})
+    return message.id
+
+
+@factory("endpoint_id")
+async def make_webhook_endpoint(dealer: DealerFixture) -> uuid.UUID:
+    from dealerhub.channels.webhooks import service
+
+    created = await service.create_endpoint(dealer.id, "https://isolation.example/hook", ["*"])
+    return created.row.id
+
+
+@factory("delivery_id")
+async def make_webhook_delivery(dealer: DealerFixture) -> uuid.UUID:
+    from dealerhub.channels.webhooks import service
+    from dealerhub.platform import events
+    from dealerhub.platform.tenancy import tenant_scope
+
+    endpoint_id = await make_webhook_endpoint(dealer)
+    async with tenant_scope(dealer.id):
+        event_id = await events.emit("isolation.checked", {"dealer_id": dealer.id})
+    event = await events.load_event(event_id)
+    async with tenant_scope(dealer.id):
+        await service.fan_out(event)
+    deliveries = await service.list_deliveries(dealer.id, endpoint_id)
+    return deliveries[0].id
