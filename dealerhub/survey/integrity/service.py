@@ -4,6 +4,7 @@ kept but shown apart from the results."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ FLAGS = ("shared_phone", "dealer_network", "dealer_device", "advisor_cluster", "
 NETWORK_WINDOW = timedelta(days=30)
 CLUSTER_WINDOW = timedelta(days=7)
 CLUSTER_SIZE = 5
+STAFF_IPS_CACHE_SECONDS = 60.0
 SOLICITING = re.compile(
     r"满分|五星|5星|好评|十分|10分|打高分|给个?高分|top score|full marks|five stars|"
     r"asked (me )?(to give|for) (a )?(10|5|top|full)", re.IGNORECASE)
@@ -40,13 +42,23 @@ async def _shared_phone(customer_id: uuid.UUID) -> bool:
                                                           profile.phone_e164)) > 1
 
 
+_staff_ips: dict[uuid.UUID, tuple[float, frozenset[str]]] = {}
+
+
 async def _dealer_network(client_ip: str, now: datetime) -> bool:
-    """The address was used by this dealer's signed-in staff in the last 30 days."""
+    """The address was used by this dealer's signed-in staff in the last 30 days (the set
+    of addresses is re-read at most once a minute per dealer)."""
     if not client_ip:
         return False
-    return bool(await AuditLog.count().where(
-        (AuditLog.tenant_id == require_tenant()) & (AuditLog.user_id.is_not_null())
-        & (AuditLog.ip == client_ip) & (AuditLog.at >= now - NETWORK_WINDOW)))
+    tid = require_tenant()
+    cached = _staff_ips.get(tid)
+    if cached is None or time.monotonic() - cached[0] > STAFF_IPS_CACHE_SECONDS:
+        rows = await AuditLog.select(AuditLog.ip).where(
+            (AuditLog.tenant_id == tid) & (AuditLog.user_id.is_not_null())
+            & (AuditLog.at >= now - NETWORK_WINDOW)).distinct()
+        cached = (time.monotonic(), frozenset(row["ip"] for row in rows if row["ip"]))
+        _staff_ips[tid] = cached
+    return client_ip in cached[1]
 
 
 async def _advisor_cluster(invitation: Invitation, scores: list[int], now: datetime) -> bool:

@@ -3,6 +3,7 @@ versioning, and scoring an answer to a question."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from dealerhub.tenants.bulk import loaded
 from dealerhub.tenants.fields import FieldError, InvalidInput
 
 RANGES = {"rating": (1, 5), "nps": (0, 10), "yes_no": (0, 1)}
+BANK_CACHE_SECONDS = 10.0  # another process's edit to the national bank shows within this
 NEGATIVE_AT_OR_BELOW = {"rating": 2, "nps": 6, "yes_no": 0}
 
 
@@ -24,6 +26,32 @@ class Scored:
     value_text: str | None
     score: int | None  # 0–100
     negative: bool
+
+
+@dataclass
+class _Bank:
+    loaded_at: float
+    by_id: dict[str, QuestionRead]
+    active: dict[str, QuestionRead]
+
+
+_bank: _Bank | None = None
+
+
+async def _national_bank() -> _Bank:
+    """Every national question, read at most every few seconds: answering a survey reads the
+    bank on every submission, and it is a few dozen rows that rarely change."""
+    global _bank
+    if _bank is None or time.monotonic() - _bank.loaded_at > BANK_CACHE_SECONDS:
+        rows = [read(row, local=False) for row in await Question.select()]
+        _bank = _Bank(time.monotonic(), {str(q.id): q for q in rows},
+                      {q.key: q for q in rows if q.status == "active"})
+    return _bank
+
+
+def _forget_bank() -> None:
+    global _bank
+    _bank = None
 
 
 def read(row: Question | LocalQuestion | dict[str, Any], local: bool) -> QuestionRead:
@@ -71,6 +99,7 @@ async def save_national(data: QuestionWrite) -> QuestionRead:
             await Question.update({Question.status: "retired"}).where(Question.key == data.key)
         row = Question(**_values(data, latest.version + 1 if latest else 1))
         await Question.insert(row)
+    _forget_bank()
     return read(row, local=False)
 
 
@@ -93,6 +122,7 @@ async def retire_national(key: str) -> int:
     async with transaction():
         rows = await Question.update({Question.status: "retired"}).where(
             Question.key == key, Question.status == "active").returning(Question.id)
+    _forget_bank()
     return len(rows)
 
 
@@ -128,8 +158,8 @@ async def active_by_key(keys: list[str]) -> dict[str, QuestionRead]:
     """The active version of each key, national or (inside a tenant scope) local."""
     if not keys:
         return {}
-    found = {row["key"]: read(row, local=False) for row in await Question.select().where(
-        Question.key.is_in(keys), Question.status == "active")}
+    active = (await _national_bank()).active
+    found = {key: active[key] for key in keys if key in active}
     local_keys = [key for key in keys if key.startswith("local.")]
     if local_keys:
         for row in await LocalQuestion.select_in_tenant().where(
@@ -144,8 +174,11 @@ async def by_ids(refs: list[dict[str, Any]]) -> dict[str, QuestionRead]:
     local = [ref["id"] for ref in refs if ref.get("local")]
     found: dict[str, QuestionRead] = {}
     if national:
-        for row in await Question.select().where(Question.id.is_in(national)):
-            found[str(row["id"])] = read(row, local=False)
+        bank = await _national_bank()
+        if any(str(i) not in bank.by_id for i in national):
+            _forget_bank()
+            bank = await _national_bank()
+        found.update({str(i): bank.by_id[str(i)] for i in national if str(i) in bank.by_id})
     if local:
         for row in await LocalQuestion.select_in_tenant().where(LocalQuestion.id.is_in(local)):
             found[str(row["id"])] = read(row, local=True)
