@@ -55,7 +55,7 @@ class AppointmentPagesController(Controller):
     guards = (dealer_staff,)
     include_in_schema = False
 
-    @get("/")
+    @get(["/", "/board"])
     async def board(self, request: Request, day: str | None = None) -> Template:
         try:
             chosen = forms.parse_day(day)

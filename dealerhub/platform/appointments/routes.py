@@ -23,7 +23,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 APPOINTMENT_ROUTES = [AppointmentApiController, CapacityApiController,
                       AppointmentPagesController, CapacityPagesController,
                       CustomerAppointmentController]
-register_nav("dealer", "/appointments", "Service day board", DEALER_ROLES, order=20)
+register_nav("dealer", "/appointments/board", "Service day board", DEALER_ROLES, order=20)
 register_nav("dealer", "/appointments/new", "Book appointment", DEALER_ROLES, order=21)
 register_nav("dealer", "/appointments/tasks", "Reschedule requests", DEALER_ROLES, order=22)
 register_nav("dealer", "/appointments/capacity", "Service capacity", {"dealer_admin"}, order=23)
@@ -34,4 +34,4 @@ async def _today(user: CurrentUser) -> int:
     return sum(len(group.rows) for group in board.groups)
 
 
-register_tile("dealer", "/appointments", "Appointments today", DEALER_ROLES, _today, order=20)
+register_tile("dealer", "/appointments/board", "Appointments today", DEALER_ROLES, _today, order=20)

@@ -6,6 +6,9 @@ reschedule, cancel, status flow, arrival → repair order), `_reminders` (due ro
 tasks), `_board` (day board, iCalendar, timeline, first maintenance), `_links`.
 """
 
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+
 from dealerhub.platform.appointments._availability import (
     Availability,
     NotFoundError,
@@ -90,6 +93,7 @@ __all__ = [
     "confirm",
     "day_board",
     "find_slots",
+    "forecast_free_minutes",
     "get_appointment",
     "haversine_km",
     "list_appointments",
@@ -107,3 +111,31 @@ __all__ = [
     "timeline_entries",
     "update_settings",
 ]
+
+
+async def forecast_free_minutes(tenant_id: uuid.UUID, first_day: date,
+                                days: int) -> dict[date, int]:
+    """Technician minutes still unbooked on each of the dealer's next `days` local days
+    (closed days and holidays are 0). Campaigns throttle their invitations with it."""
+    cap = await capacity(tenant_id)
+    start = datetime.combine(first_day, time(0), tzinfo=cap.zone)
+    booked = await list_appointments(tenant_id, start.astimezone(UTC),
+                                     (start + timedelta(days=days)).astimezone(UTC))
+    free: dict[date, int] = {}
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        hours = cap.hours.get(day.weekday())
+        free[day] = 0
+        if hours is None or day in cap.holidays:
+            continue
+        for tech in cap.technicians:
+            shift = tech.shifts.get(day.weekday())
+            if shift is not None:
+                begin, end = max(shift[0], hours[0]), min(shift[1], hours[1])
+                free[day] += max(0, (end.hour * 60 + end.minute) - (begin.hour * 60 + begin.minute))
+    for row in booked:
+        day = row.starts_at.astimezone(cap.zone).date()
+        if day in free and row.status not in ("cancelled", "no_show"):
+            used = int((row.ends_at - row.starts_at).total_seconds() // 60)
+            free[day] = max(0, free[day] - used)
+    return free
