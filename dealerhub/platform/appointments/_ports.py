@@ -53,6 +53,18 @@ async def customer_vehicles(tenant_id: uuid.UUID, customer_id: uuid.UUID) -> lis
             for found in await vehicles.list_vehicles_for_customer(tenant_id, customer_id)]
 
 
+@dataclasses.dataclass(frozen=True)
+class CustomerMatches:
+    customers: list[dict[str, Any]]
+    plates: dict[uuid.UUID, list[str]]
+
+
+async def find_customers(tenant_id: uuid.UUID, q: str) -> CustomerMatches:
+    """Customers by name, phone, plate or VIN, for picking the car on the booking form."""
+    found = await customers.search_customers(tenant_id, q, per_page=10)
+    return CustomerMatches(found.customers, found.plates)
+
+
 async def sample_vehicles(tenant_id: uuid.UUID, count: int) -> list[VehicleFacts]:
     """Up to `count` vehicles, one per customer (demo data)."""
     found = await customers.search_customers(tenant_id, "", per_page=count)

@@ -71,6 +71,8 @@ class AppointmentPagesController(Controller):
         fields = forms.booking_fields(values)
         found, error, vehicles = None, "", []
         catalogue = (await service.capacity(tenant_id)).jobs
+        q = str(values.get("q") or "").strip()[:100]
+        matches = await ports.find_customers(tenant_id, q) if q else ports.CustomerMatches([], {})
         if values.get("customer_id"):
             try:
                 customer_id = forms.parse_uuid(str(values.get("customer_id")), "customer_id")
@@ -83,7 +85,8 @@ class AppointmentPagesController(Controller):
             except REFUSALS as refused:
                 error = str(refused)
         return page(request, "appointments/new.html", fields=fields, found=found, error=error,
-                    catalogue=catalogue, vehicles=vehicles,
+                    catalogue=catalogue, vehicles=vehicles, q=q, customers=matches.customers,
+                    plates=matches.plates,
                     zone=(await service.capacity(tenant_id)).zone, **LABELS)
 
     @post("/new")
@@ -97,7 +100,8 @@ class AppointmentPagesController(Controller):
             cap = await service.capacity(request.user.tenant_id)
             return page(request, "appointments/new.html", status_code=400,
                         fields=forms.booking_fields(form), found=None,
-                        error=str(refused), catalogue=cap.jobs, vehicles=[],
+                        error=str(refused), catalogue=cap.jobs, vehicles=[], q="",
+                        customers=[], plates={},
                         zone=cap.zone, **LABELS)
         return Redirect(f"/appointments/{booking.appointment.id}?booked=1", status_code=303)
 

@@ -239,3 +239,14 @@ async def test_tampered_and_expired_links_are_refused(client, shop, monkeypatch)
     assert expired.status_code == 410
     row = await service.get_appointment(shop.tenant_id, booked.appointment.id)
     assert row.status == "booked"
+
+
+async def test_booking_form_finds_the_customers_car(client, shop) -> None:
+    from dealerhub.tenants.vehicles.service import get_vehicle
+
+    vehicle = await get_vehicle(shop.tenant_id, shop.vehicle_id)
+    await login_page_session(client, shop.dealer.emails["service_advisor"])
+    found = await client.get("/appointments/new", params={"q": vehicle.vin[:8]})
+    assert f"customer_id={shop.customer_id}" in found.text
+    listed = await client.get("/appointments/new", params={"customer_id": str(shop.customer_id)})
+    assert f"vehicle_id={shop.vehicle_id}" in listed.text
