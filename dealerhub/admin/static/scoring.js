@@ -8,13 +8,14 @@
     if (!canvas || !source || typeof Chart === "undefined") { return; }
     var data = JSON.parse(source.textContent);
     var rows = data.metrics.filter(function (m) { return m.dist; });
-    if (!rows.length) { canvas.replaceWith(document.createTextNode("—")); return; }
+    if (!rows.length) { canvas.parentNode.replaceWith(document.createTextNode("—")); return; }
     // Each metric on its own scale: positions are shown as 0–100 % of its p10–p90 span.
     function pos(m, v) {
       var lo = m.dist.p10, hi = m.dist.p90, span = hi - lo || 1;
       return Math.max(-10, Math.min(110, 100 * (v - lo) / span));
     }
     function fmt(m, v) { return v === null ? "—" : (v * m.scale).toFixed(m.scale === 100 ? 1 : 0); }
+    canvas.parentNode.style.height = (rows.length * 30 + 40) + "px";
     var labels = rows.map(function (m) { return m.name; });
     var datasets = [
       { label: "p10–p90", data: rows.map(function () { return [0, 100]; }),
@@ -33,7 +34,7 @@
       type: "bar",
       data: { labels: labels, datasets: datasets },
       options: {
-        indexAxis: "y", animation: false, responsive: true,
+        indexAxis: "y", animation: false, responsive: true, maintainAspectRatio: false,
         scales: { x: { min: -10, max: 110, ticks: { display: false }, grid: { display: false } },
                   y: { type: "category", labels: labels } },
         plugins: { legend: { display: false }, tooltip: { callbacks: { label: function (ctx) {

@@ -121,6 +121,12 @@ async def dealer_directory() -> dict[uuid.UUID, dict[str, Any]]:
     return {row["id"]: row for row in rows}
 
 
+async def dealer_info(dealer_id: uuid.UUID) -> dict[str, Any] | None:
+    return await Dealer.select(
+        Dealer.id, Dealer.code, Dealer.name, Dealer.region, Dealer.size_band, Dealer.tier
+    ).where((Dealer.id == dealer_id) & (Dealer.status == "active")).first()
+
+
 async def refresh_benchmarks(grain: str, start: date) -> int:
     """Recompute and store every distribution of one period; returns how many were stored."""
     dealers = await dealer_directory()

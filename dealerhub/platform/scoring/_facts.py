@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from dealerhub.platform import db
 from dealerhub.platform.events import Event
 from dealerhub.platform.scoring.metrics import EVENT_TYPES, METRICS_LIST, YEAR, moment
-from dealerhub.platform.scoring.tables import NO_STAFF, MetricFact, MetricRollup
+from dealerhub.platform.scoring.tables import NO_STAFF, MetricFact
 from dealerhub.platform.tables import Dealer, EventOutbox
 from dealerhub.platform.tenancy import tenant_scope, transaction
 
@@ -191,6 +191,41 @@ def _period_sql(grain: str) -> str:
     }[grain]
 
 
+def _new_uuid_sql() -> str:
+    """A random version-4 UUID per row, in the text form Piccolo stores on SQLite."""
+    return (
+        "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
+        "substr(hex(randomblob(2)), 2) || '-a' || substr(hex(randomblob(2)), 2) || '-' || "
+        "hex(randomblob(6)))"
+    )
+
+
+async def insert_new_facts(rows: Sequence[tuple[Any, ...]]) -> None:
+    """Bulk-insert facts that do not exist yet (demo data, benchmarks):
+    (dealer, staff, metric, version, day, numerator, denominator) tuples.
+    SQLite: one prepared statement run for every row; PostgreSQL: COPY."""
+    now = datetime.now(UTC)
+    columns = ["id", "created_at", *FACT_COLUMNS.split(", "), "numerator", "denominator"]
+    async with transaction() as tx:
+        if db.is_postgres():
+            records = [(uuid.uuid4(), now, *row) for row in rows]
+            await tx.connection.copy_records_to_table(
+                "metric_fact", records=records, columns=columns
+            )
+            return
+        # SQLite: the text forms Piccolo's adapters would produce, made once per value
+        stamp, text = str(now), {}
+        records = [
+            (str(uuid.uuid4()), stamp, text.setdefault(d, str(d)), text.setdefault(s, str(s)),
+             k, v, text.setdefault(day, day.isoformat()), n, den)
+            for d, s, k, v, day, n, den in rows
+        ]
+        marks = ", ".join("?" * len(columns))
+        await tx.connection.executemany(
+            f"insert into metric_fact ({', '.join(columns)}) values ({marks})", records
+        )
+
+
 def rollup_select_sql(grain: str, dealer_filter: str = "") -> str:
     """Sums of facts per period of a grain, days in [{}, {}) (the one aggregation)."""
     period = _period_sql(grain)
@@ -208,7 +243,7 @@ async def rebuild_rollups(
 ) -> int:
     """Recompute the rollups of whole periods of `grain` from `start` up to `end` from facts.
 
-    One set-based statement on PostgreSQL; on SQLite the sums come back and are inserted.
+    One set-based INSERT … SELECT (the same aggregation the benchmark compares against).
     """
     start, end = period_start(grain, start), period_end(grain, period_start(grain, end))
     args: list[Any] = [start, end]
@@ -225,33 +260,22 @@ async def rebuild_rollups(
         )
         select = rollup_select_sql(grain, dealer_filter)
         if db.is_postgres():
-            rows = await db.fetch(
-                f"with inserted as (insert into metric_rollup (id, created_at, {ROLLUP_COLUMNS}, "
-                f"numerator, denominator) select gen_random_uuid(), now(), s.* from ({select}) s "
-                "returning 1) select count(*) as n from inserted",
-                *args,
-            )
-            return int(rows[0]["n"])
-        sums = await db.fetch(select, *args)
-        now = datetime.now(UTC)
-        rows_in = [
-            MetricRollup(
-                id=uuid.uuid4(),
-                created_at=now,
-                dealer_id=row["dealer_id"],
-                staff_id=row["staff_id"],
-                metric_key=row["metric_key"],
-                metric_version=row["metric_version"],
-                grain=grain,
-                period_start=date.fromisoformat(str(row["period_start"])),
-                numerator=row["numerator"],
-                denominator=row["denominator"],
-            )
-            for row in sums
-        ]
-        for chunk in range(0, len(rows_in), 500):
-            await MetricRollup.insert(*rows_in[chunk : chunk + 500])
-        return len(rows_in)
+            new_id, now_sql, now_args = "gen_random_uuid()", "now()", []
+        else:
+            new_id, now_sql, now_args = _new_uuid_sql(), "{}", [datetime.now(UTC)]
+        await db.fetch(
+            f"with s as ({select}) insert into metric_rollup (id, created_at, {ROLLUP_COLUMNS}, "
+            f"numerator, denominator) select {new_id}, {now_sql}, s.* from s",
+            *args,
+            *now_args,
+        )
+        counted = await db.fetch(
+            "select count(*) as n from metric_rollup where grain = {} and period_start >= {} "
+            f"and period_start < {{}} {dealer_filter}",
+            grain,
+            *args,
+        )
+        return int(counted[0]["n"])
 
 
 async def rebuild_all_rollups(start: date, end: date, dealer_id: uuid.UUID | None = None) -> None:

@@ -18,6 +18,7 @@ from dealerhub.platform.scoring._benchmarks import (
     Distribution,
     dealer_directory,
     dealer_groups,
+    dealer_info,
     distributions,
     refresh_benchmarks,
 )
@@ -258,8 +259,7 @@ async def scorecard(
     dealer_id: uuid.UUID, grain: str, start: date, group: str = "national"
 ) -> Scorecard | None:
     """The dealer's own figures against the anonymous distribution of `group`."""
-    dealers = await dealer_directory()
-    dealer = dealers.get(dealer_id)
+    dealer = await dealer_info(dealer_id)
     if dealer is None:
         return None
     group_key = group if group == "national" else next(
