@@ -85,12 +85,15 @@ async def _message_context(appointment: dict[str, Any], dealer: dict[str, Any]) 
 async def claim_due_for_dealer(dealer: dict[str, Any], now: datetime) -> int:
     """Send this dealer's due reminders; rows are locked (SKIP LOCKED) so that two
     schedulers never send one twice, and the channels' idempotency key covers a retry."""
+    due = (Reminder.status == "pending") & (Reminder.due_at <= now)
+    async with tenant_scope(dealer["id"], write=False):
+        if not await Reminder.count_in_tenant().where(due):
+            return 0  # the common case: no write transaction (and no SQLite write lock)
     sent = 0
     async with tenant_scope(dealer["id"]):
         query = Reminder.select_in_tenant(Reminder.id, Reminder.kind,
-                                          Reminder.appointment_id).where(
-            (Reminder.status == "pending") & (Reminder.due_at <= now)
-        ).order_by(Reminder.due_at).limit(CLAIM_BATCH)
+                                          Reminder.appointment_id).where(due).order_by(
+            Reminder.due_at).limit(CLAIM_BATCH)
         if db.is_postgres():
             query = query.lock_rows("UPDATE", skip_locked=True, of=(Reminder,))
         for reminder in await query:
