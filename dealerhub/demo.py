@@ -161,3 +161,5 @@ from dealerhub.platform.scoring.demo import seed_demo as seed_scoring  # noqa: E
 SEED_HOOKS.append(seed_scoring)
 from dealerhub.survey.demo import seed_demo as seed_survey  # noqa: E402
 SEED_HOOKS.append(seed_survey)
+from dealerhub.platform.campaigns.demo import seed_demo as seed_campaigns  # noqa: E402
+SEED_HOOKS.append(seed_campaigns)

@@ -49,7 +49,9 @@ def campaign_from_form(form: Mapping[str, Any], zone: ZoneInfo) -> CampaignCreat
            "second_contact_after_days": _optional_int(form, "second_contact_after_days"),
            "nudge_after_days": _optional_int(form, "nudge_after_days"),
            "hold_out_percent": _optional_int(form, "hold_out_percent") or 0,
-           "booking_window_days": _optional_int(form, "booking_window_days") or 14}
+           "booking_window_days": _optional_int(form, "booking_window_days") or 14,
+           "throttle_to_capacity": str(form.get("throttle_to_capacity") or "") in ("on", "true"),
+           "minutes_per_visit": _optional_int(form, "minutes_per_visit") or 60}
     try:
         return msgspec.convert(raw, CampaignCreate, from_attributes=False, strict=False)
     except msgspec.ValidationError as error:

@@ -34,6 +34,8 @@ class CampaignCreate(StrictStruct):
     nudge_after_days: Days | None = 3
     hold_out_percent: Annotated[int, msgspec.Meta(ge=0, le=50)] = 0
     booking_window_days: Days = 14
+    throttle_to_capacity: bool = False
+    minutes_per_visit: Annotated[int, msgspec.Meta(ge=10, le=480)] = 60
 
 
 class CampaignRead(msgspec.Struct):
@@ -50,6 +52,8 @@ class CampaignRead(msgspec.Struct):
     nudge_after_days: int | None
     booking_window_days: int
     oem_campaign_id: uuid.UUID | None
+    throttle_to_capacity: bool
+    minutes_per_visit: int
 
 
 class ResponseWrite(StrictStruct):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -121,6 +121,7 @@ async def create_campaign(tenant_id: uuid.UUID, data: CampaignCreate,
         second_contact_after_days=data.second_contact_after_days,
         nudge_after_days=data.nudge_after_days, hold_out_percent=data.hold_out_percent,
         booking_window_days=data.booking_window_days, starts_at=data.starts_at.astimezone(UTC),
+        throttle_to_capacity=data.throttle_to_capacity, minutes_per_visit=data.minutes_per_visit,
         status="scheduled", created_by=user_id, oem_campaign_id=oem_campaign_id, created_at=now)
     _register_texts(campaign.id, data.purpose, texts)
     async with tenant_scope(tenant_id) as tid:
@@ -172,14 +173,15 @@ def next_step(campaign: Campaign, made: int) -> Step | None:
 
 
 async def _send(campaign: Campaign, recipient: CampaignRecipient, step: Step,
-                now: datetime) -> None:
+                now: datetime, suggested_day: date | None = None) -> None:
     """One contact through the channel pipeline (consent, quiet hours and the weekly cap are
     decided there) and the recipient's next step; call inside the tenant scope."""
     booking_url = (appointments.book_path(campaign.tenant_id, recipient.vehicle_id)
                    if recipient.vehicle_id else "")
     message = await channels.enqueue_message(
         campaign.tenant_id, recipient.customer_id, campaign.purpose, step.template,
-        {"booking_url": booking_url, "campaign_name": campaign.name},
+        {"booking_url": booking_url, "campaign_name": campaign.name,
+         "suggested_day": suggested_day.isoformat() if suggested_day else ""},
         related={"campaign_id": str(campaign.id), "campaign_recipient_id": str(recipient.id)},
         idempotency_key=f"campaign:{recipient.id}:{step.number}", now=now)
     values: dict[Any, Any] = {CampaignRecipient.last_message_id: message.id}
@@ -202,6 +204,32 @@ async def _send(campaign: Campaign, recipient: CampaignRecipient, step: Step,
     await CampaignRecipient.update_in_tenant(values).where(CampaignRecipient.id == recipient.id)
 
 
+def daily_quota(free_minutes: dict[date, int], minutes_per_visit: int, outstanding: int) -> int:
+    """First invitations the workshop can absorb now: the visits its free minutes over the
+    booking window hold, less the invitations still out that may yet book."""
+    return max(0, sum(free_minutes.values()) // minutes_per_visit - outstanding)
+
+
+def slackest_day(free_minutes: dict[date, int]) -> date | None:
+    """The quietest day ahead, offered first so slack days fill before busy ones."""
+    open_days = {day: minutes for day, minutes in free_minutes.items() if minutes > 0}
+    return max(open_days, key=lambda day: (open_days[day], -day.toordinal())) \
+        if open_days else None
+
+
+async def _capacity_plan(campaign: Campaign, now: datetime) -> tuple[int, date | None]:
+    """Today's quota of first invitations and the day to suggest (inside the scope)."""
+    today = (await segments.dealer_today(campaign.tenant_id, now)).day
+    free = await appointments.forecast_free_minutes(
+        campaign.tenant_id, today + timedelta(days=1), campaign.booking_window_days)
+    outstanding = await CampaignRecipient.count_in_tenant().where(
+        (CampaignRecipient.campaign_id == campaign.id)
+        & (CampaignRecipient.contacted_at >= now - timedelta(days=campaign.booking_window_days))
+        & CampaignRecipient.booked_at.is_null()
+        & CampaignRecipient.status.is_in(list(ACTIVE)))
+    return daily_quota(free, campaign.minutes_per_visit, outstanding), slackest_day(free)
+
+
 async def advance_campaigns(tenant_id: uuid.UUID, now: datetime | None = None,
                             limit: int = SEND_BATCH) -> int:
     """Make every contact that is due for one dealer; returns how many were attempted."""
@@ -213,6 +241,7 @@ async def advance_campaigns(tenant_id: uuid.UUID, now: datetime | None = None,
         if db.is_postgres():
             query = query.lock_rows("UPDATE", skip_locked=True)
         due = await query
+        sent = 0
         campaigns = {row.id: row for row in await Campaign.objects_in_tenant().where(
             Campaign.id.is_in(list({r.campaign_id for r in due}) or [uuid.uuid4()])
         ).output(load_json=True)}
@@ -221,16 +250,26 @@ async def advance_campaigns(tenant_id: uuid.UUID, now: datetime | None = None,
             if campaign.status == "scheduled":
                 await Campaign.update_in_tenant({Campaign.status: "running"}).where(
                     Campaign.id == campaign.id)
+        plans = {c.id: await _capacity_plan(c, now) for c in campaigns.values()
+                 if c.throttle_to_capacity}
         for recipient in due:
             campaign = campaigns[recipient.campaign_id]
+            suggested: date | None = None
+            if campaign.id in plans and recipient.step == 0:
+                quota, suggested = plans[campaign.id]
+                if quota <= 0:
+                    continue  # stays due; the next run looks at the capacity again
+                plans[campaign.id] = (quota - 1, suggested)
             step = next_step(campaign, recipient.step)
             if step is None:
                 await CampaignRecipient.update_in_tenant({
                     CampaignRecipient.next_step_at: None}).where(
                     CampaignRecipient.id == recipient.id)
+                sent += 1
                 continue
-            await _send(campaign, recipient, step, now)
-    return len(due)
+            await _send(campaign, recipient, step, now, suggested)
+            sent += 1
+    return sent
 
 
 def _recipient_id(event: events.Event) -> uuid.UUID | None:

@@ -34,6 +34,9 @@ class Campaign(TenantTable, tablename="campaign"):
     starts_at = Timestamptz()
     status = Varchar(length=16, default="scheduled")  # scheduled | running | finished
     oem_campaign_id = UUID(null=True, default=None)
+    # invite only as many as the workshop's free capacity ahead can absorb
+    throttle_to_capacity = Boolean(default=False)
+    minutes_per_visit = SmallInt(default=60)
     recipients = Integer(default=0)
     created_by = UUID(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
