@@ -67,7 +67,8 @@ async def _advisor_cluster(invitation: Invitation, scores: list[int], now: datet
         return False
     recent = await Invitation.select_in_tenant(Invitation.id).where(
         Invitation.advisor_staff_id == invitation.advisor_staff_id,
-        Invitation.answered_at >= now - CLUSTER_WINDOW, Invitation.id != invitation.id)
+        Invitation.status.is_in(["partial", "answered"]),
+        Invitation.sent_at >= now - CLUSTER_WINDOW, Invitation.id != invitation.id)
     ids = [row["id"] for row in recent]
     if len(ids) < CLUSTER_SIZE - 1:
         return False
