@@ -191,3 +191,12 @@ async def make_webhook_delivery(dealer: DealerFixture) -> uuid.UUID:
         await service.fan_out(event)
     deliveries = await service.list_deliveries(dealer.id, endpoint_id)
     return deliveries[0].id
+
+
+@factory("question_id")
+async def make_local_question(dealer: DealerFixture) -> uuid.UUID:
+    from dealerhub.survey.questions.schemas import QuestionWrite
+    from dealerhub.survey.questions.service import save_local
+
+    return (await save_local(dealer.id, QuestionWrite(
+        key="local.isolation", kind="rating", step="overall", text_zh="测试", text_en="Test"))).id
