@@ -111,11 +111,12 @@ async def enqueue_message(
                         "customer_name": profile.name, **context}
         rendered = templates.render(template_key, profile.locale or "zh-CN",
                                     profile.customer_type, full_context)
+        marketing = purpose == "marketing"  # quiet hours and the cap concern marketing only
         decision = pipeline.decide(
             purpose=purpose, profile=profile, requested=channel,
             accounts=await credentials.accounts_by_medium(), now=now, not_before=not_before,
-            time_zone=await dealer_time_zone(tid),
-            sent_this_week=await _sent_this_week(customer_id, now),
+            time_zone=await dealer_time_zone(tid) if marketing else "UTC",
+            sent_this_week=await _sent_this_week(customer_id, now) if marketing else 0,
         )
         row = Message(
             customer_id=customer_id, purpose=purpose, template_key=template_key,
