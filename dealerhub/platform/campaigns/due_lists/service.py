@@ -44,13 +44,16 @@ def local_today(time_zone: str, now: datetime | None = None) -> date:
 
 
 async def _due_day(tenant_id: uuid.UUID, now: datetime) -> DueDay:
-    dealer = await Dealer.select(Dealer.time_zone).where(Dealer.id == tenant_id).first()
-    if dealer is None:
+    """The dealer's local day and its settings, in one round trip (inside the scope)."""
+    rows = await db.fetch(
+        "select d.time_zone, (select s.declined_work_days from due_list_settings s "
+        "where s.tenant_id = d.id) as declined_work_days from dealer d where d.id = {}",
+        tenant_id)
+    if not rows:
         raise LookupError(f"no dealer {tenant_id}")
-    settings = await DueListSettings.select_in_tenant(DueListSettings.declined_work_days).first()
-    zone = ZoneInfo(dealer["time_zone"])
+    zone = ZoneInfo(rows[0]["time_zone"])
     return DueDay(tenant_id, now.astimezone(zone).date(), zone,
-                  settings["declined_work_days"] if settings else 14)
+                  rows[0]["declined_work_days"] or 14)
 
 
 def generation_sql(day: DueDay, now: datetime) -> tuple[str, list[Any]]:
