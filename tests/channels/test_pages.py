@@ -55,3 +55,34 @@ async def test_messages_show_on_the_customer_timeline(dealer_a) -> None:
     entries = await timeline(dealer_a.id, customer)
     mine = [e for e in entries if e.kind == "message"]
     assert mine and mine[0].status == "queued" and mine[0].href.startswith("/messages/")
+
+
+async def test_portal_forms_save_settings_and_replay(client, dealer_a, receiver) -> None:
+    from dealerhub.channels.credentials import service as credentials
+    from tests.channels.test_webhooks import attempt_all, emit_event
+
+    await login_page_session(client, dealer_a.emails["dealer_admin"])
+    token = client.cookies.get("dh_csrf")
+    saved = await client.post("/channels", data={
+        "channel": "carrier_pigeon", "sender": "Loft 9", "loft": "Pudong", "ring_key": "k",
+        "enabled": "on", "_csrf_token": token}, follow_redirects=False)
+    assert saved.status_code == 303
+    (account,) = [a for a in await credentials.list_accounts(dealer_a.id)
+                  if a.channel == "carrier_pigeon"]
+    assert account.sender == "Loft 9" and account.configured_fields == ["loft", "ring_key"]
+    refused = await client.post("/channels", data={"channel": "twilio_sms", "account_sid": "AC",
+                                                   "_csrf_token": token})
+    assert refused.status_code == 400 and "auth_token" in refused.text
+    created = await webhooks.create_endpoint(dealer_a.id, receiver.url + "/portal", ["*"])
+    await emit_event(dealer_a.id)
+    await attempt_all(dealer_a.id)
+    (delivery,) = await webhooks.list_deliveries(dealer_a.id, created.row.id)
+    replayed = await client.post(f"/webhooks/deliveries/{delivery.id}/replay",
+                                 data={"_csrf_token": token}, follow_redirects=False)
+    assert replayed.status_code == 303
+    assert await attempt_all(dealer_a.id) == ["succeeded"]
+    assert len(receiver.for_path("/portal")) == 2
+    toggled = await client.post(f"/webhooks/{created.row.id}/toggle",
+                                data={"_csrf_token": token}, follow_redirects=False)
+    assert toggled.status_code == 303
+    assert not (await webhooks.get_endpoint(dealer_a.id, created.row.id)).enabled
