@@ -44,7 +44,8 @@ async def receive_callback(channel: str, tenant_id: uuid.UUID | None,
     if account is None:
         raise UnknownCallbackTarget(f"no {channel} account here")
     plugin = account.plugin()
-    plugin.verify_callback(request)
+    # in a thread: verifying may fetch a signing certificate (SNS) the first time
+    await asyncio.to_thread(plugin.verify_callback, request)
     try:
         found = plugin.parse_callback(request)
     except (CallbackRejected, ValueError, KeyError, TypeError) as error:
