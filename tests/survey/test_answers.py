@@ -127,6 +127,7 @@ async def test_a_question_removed_after_sending(client, dealer_a, bank) -> None:
         latest = await Question.objects().where(Question.key == removed).order_by(
             Question.version, ascending=False).first()
         await Question.update({Question.status: "active"}).where(Question.id == latest.id)
+        questions.forget_cached_bank()
 
 
 async def _reply(tenant_id, row: Invitation, digit: int) -> None:

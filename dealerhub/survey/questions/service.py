@@ -49,7 +49,7 @@ async def _national_bank() -> _Bank:
     return _bank
 
 
-def _forget_bank() -> None:
+def forget_cached_bank() -> None:
     global _bank
     _bank = None
 
@@ -99,7 +99,7 @@ async def save_national(data: QuestionWrite) -> QuestionRead:
             await Question.update({Question.status: "retired"}).where(Question.key == data.key)
         row = Question(**_values(data, latest.version + 1 if latest else 1))
         await Question.insert(row)
-    _forget_bank()
+    forget_cached_bank()
     return read(row, local=False)
 
 
@@ -122,7 +122,7 @@ async def retire_national(key: str) -> int:
     async with transaction():
         rows = await Question.update({Question.status: "retired"}).where(
             Question.key == key, Question.status == "active").returning(Question.id)
-    _forget_bank()
+    forget_cached_bank()
     return len(rows)
 
 
@@ -176,7 +176,7 @@ async def by_ids(refs: list[dict[str, Any]]) -> dict[str, QuestionRead]:
     if national:
         bank = await _national_bank()
         if any(str(i) not in bank.by_id for i in national):
-            _forget_bank()
+            forget_cached_bank()
             bank = await _national_bank()
         found.update({str(i): bank.by_id[str(i)] for i in national if str(i) in bank.by_id})
     if local:
