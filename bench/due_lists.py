@@ -32,8 +32,9 @@ SEED = [
     "insert into customer (id, tenant_id, name, gender, birth_date, city, customer_type, "
     "category, locale, created_at, updated_at, last_visit_at) "
     "select gen_random_uuid(), d.id, '客户' || g, case when g % 2 = 0 then 'male' else 'female' "
-    "end, date '1960-01-01' + ((g::bigint * 7919) % 15000)::int, case when g % 3 = 0 then '杭州' else '上海' "
-    "end, (array['value', 'convenience', 'relationship'])[1 + g % 3], 'won', 'zh-CN', "
+    "end, date '1960-01-01' + ((g::bigint * 7919) % 15000)::int, "
+    "case when g % 3 = 0 then '杭州' else '上海' end, "
+    "(array['value', 'convenience', 'relationship'])[1 + g % 3], 'won', 'zh-CN', "
     "timestamptz '2023-01-01', timestamptz '2023-01-01', "
     "case when g % 4 = 0 then null else timestamptz '2026-06-15' - (g % 500) * interval '1 day' "
     "end from generate_series(0, {vehicles} - 1) g join bench_dealer d on d.n = g % {dealers}",
