@@ -171,3 +171,19 @@ async def test_due_list_campaign(dealer_a):
     campaign = await service.create_campaign(dealer_a.id, _campaign(
         None, due_reason="first_maintenance", purpose="service"), now=START)
     assert campaign.recipients == 1
+
+
+async def test_frequency_cap_defers_to_the_next_day(dealer_a):
+    from dealerhub.channels.service import enqueue_message
+
+    segment_id = await _audience(dealer_a.id, consenting=1)
+    campaign = await service.create_campaign(dealer_a.id, _campaign(segment_id), now=START)
+    (recipient,) = await _recipients(dealer_a.id, campaign.id)
+    for number in range(3):  # the pipeline's weekly marketing cap is already used up
+        await enqueue_message(dealer_a.id, recipient.customer_id, "marketing",
+                              service.NUDGE_TEMPLATE, {"booking_url": "x"},
+                              idempotency_key=f"cap-{number}", now=START - timedelta(hours=1))
+    assert await service.advance_campaigns(dealer_a.id, START) == 1
+    (deferred,) = await _recipients(dealer_a.id, campaign.id)
+    assert deferred.step == 0 and deferred.status == "pending"
+    assert deferred.next_step_at == START + timedelta(days=1)
