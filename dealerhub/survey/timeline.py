@@ -28,7 +28,7 @@ async def survey_entries(tenant_id: uuid.UUID, customer_id: uuid.UUID,
         at=row.answered_at or row.sent_at or row.created_at, kind="survey",
         title=f"survey ({row.kind})",
         detail=" · ".join(by_invitation.get(row.id, [])) or row.reason,
-        href="/survey/invitations", status=row.status) for row in rows]
+        href="/survey/results", status=row.status) for row in rows]
 
 
 async def complaint_entries(tenant_id: uuid.UUID, customer_id: uuid.UUID,
