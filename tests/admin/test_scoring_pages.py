@@ -102,3 +102,21 @@ async def test_weights_not_summing_to_100_are_refused_with_the_sum(client, oem) 
         assert (await service.current_settings())["csat"].weight == 14
     finally:
         await ScoringSetting.delete(force=True)
+
+
+async def test_scorecard_records_list_the_dealers_own_events(client, dealer_a, dealer_b) -> None:
+    from tests.platform.scoring.helpers import at, feed
+
+    customer = str(uuid.uuid4())
+    for dealer, ro_type in ((dealer_a, "rework"), (dealer_b, "maintenance")):
+        await feed(dealer.id, "repair_order.closed", repair_order_id=str(uuid.uuid4()),
+                   customer_id=customer, closed_at=at(2030, 3, 10), ro_type=ro_type,
+                   total_amount=100.0, previous_closed_at=None)
+    await login_page_session(client, dealer_a.emails["cs_agent"])
+    page = await client.get("/scorecard/records?metric=rework_rate&grain=month&period=2030-03-01")
+    assert page.status_code == 200
+    assert page.text.count("repair_order.closed") == 1  # dealer B's event is not there
+    assert f"/customers/{customer}" in page.text
+    missing = await client.get("/scorecard/records?metric=nope",
+                               headers={"accept": "application/json"})
+    assert missing.status_code == 404
