@@ -187,3 +187,14 @@ async def test_frequency_cap_defers_to_the_next_day(dealer_a):
     (deferred,) = await _recipients(dealer_a.id, campaign.id)
     assert deferred.step == 0 and deferred.status == "pending"
     assert deferred.next_step_at == START + timedelta(days=1)
+
+
+async def test_quiet_hours_hold_the_message_until_morning(dealer_a):
+    late = datetime(2030, 3, 4, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
+    segment_id = await _audience(dealer_a.id, consenting=1)
+    campaign = await service.create_campaign(dealer_a.id, _campaign(
+        segment_id, starts_at=late), now=late)
+    await service.advance_campaigns(dealer_a.id, late)
+    (recipient,) = await _recipients(dealer_a.id, campaign.id)
+    (message,) = await list_messages(dealer_a.id, customer_id=recipient.customer_id)
+    assert message.not_before == datetime(2030, 3, 5, 0, 0, tzinfo=UTC)  # 08:00 local
