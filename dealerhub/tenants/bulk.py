@@ -27,27 +27,29 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start:start + size]
 
 
-def _json_value(value: Any, postgres: bool) -> Any:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        value = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return value.isoformat() if postgres else str(value.astimezone(UTC))
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value) if postgres else float(value)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, list | dict):
-        return value if postgres else json.dumps(value, ensure_ascii=False)
-    return value
+def _encoder(postgres: bool) -> Any:
+    """JSON for the types json does not know, in the form each database reads back."""
+
+    def encode(value: Any) -> Any:
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        if isinstance(value, datetime):
+            value = value if value.tzinfo else value.replace(tzinfo=UTC)
+            return value.isoformat() if postgres else str(value.astimezone(UTC))
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, Decimal):
+            return str(value) if postgres else float(value)
+        raise TypeError(f"cannot send {type(value).__name__} as JSON")
+
+    return encode
 
 
-def rows_json(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
-    postgres = db.is_postgres()
-    return json.dumps([{c: _json_value(row.get(c), postgres) for c in columns} for row in rows],
-                      ensure_ascii=False, separators=(",", ":"))
+def rows_json(rows: Sequence[dict[str, Any]]) -> str:
+    """The rows as one JSON array; keys beyond `columns` are ignored by the readers and a
+    missing key reads as NULL. Nested lists and objects stay JSON (JSON columns)."""
+    return json.dumps(list(rows), ensure_ascii=False, separators=(",", ":"),
+                      default=_encoder(db.is_postgres()))
 
 
 def rows_source(types: dict[str, str]) -> str:
@@ -68,7 +70,7 @@ async def bulk_update(table: str, rows: Sequence[dict[str, Any]], types: dict[st
         await db.fetch(
             f"update {table} set {assignments} from {rows_source(types)} "
             f"where {table}.tenant_id = {{}} and {table}.id = x.id",
-            rows_json(part, list(types)), tenant_id,
+            rows_json(part), tenant_id,
         )
 
 
@@ -87,7 +89,7 @@ async def bulk_upsert(table: str, rows: Sequence[dict[str, Any]], types: dict[st
             f"where true on conflict (tenant_id, {conflict}) do update set "
             + ", ".join(f"{c} = excluded.{c}" for c in updated)
             + f" returning id, {conflict}",
-            tenant_id, rows_json(part, columns),
+            tenant_id, rows_json(part),
         )
     return written
 
@@ -99,7 +101,7 @@ async def bulk_insert(table: str, rows: Sequence[dict[str, Any]], types: dict[st
         await db.fetch(
             f"insert into {table} (tenant_id, {', '.join(columns)}) "
             f"select {{}}, {', '.join('x.' + c for c in columns)} from {rows_source(types)}",
-            tenant_id, rows_json(part, columns),
+            tenant_id, rows_json(part),
         )
 
 

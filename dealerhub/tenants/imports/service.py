@@ -17,7 +17,7 @@ from dealerhub.tenants.imports.kinds import KINDS, BatchOutcome, ImportKind, Row
 from dealerhub.tenants.imports.readers import FileProblem, open_rows
 from dealerhub.tenants.imports.tables import ImportJob, ImportRowError
 
-BATCH_ROWS = 2000
+BATCH_ROWS = 10000
 MAX_STORED_ERRORS = 10_000
 SOURCES = ("csv", "xlsx", "json")
 
