@@ -89,11 +89,15 @@ async def _tenant_transaction(tid: uuid.UUID, write: bool) -> AsyncIterator[Any]
 async def tenant_scope(
     tenant_id: uuid.UUID | str, *, write: bool = True
 ) -> AsyncIterator[uuid.UUID]:
-    """Run the block as one transaction inside one dealer's data."""
+    """Run the block as one transaction inside one dealer's data; nested inside a scope of
+    the same dealer it joins that transaction (its tenant setting already holds)."""
     tid = tenant_id if isinstance(tenant_id, uuid.UUID) else uuid.UUID(str(tenant_id))
     outer = current_tenant.get()
     if outer is not None and outer != tid:
         raise NoTenantScope("a tenant scope cannot be nested inside another tenant's scope")
+    if outer == tid and db.engine().current_transaction.get() is not None:
+        yield tid
+        return
     token = current_tenant.set(tid)
     try:
         async with _tenant_transaction(tid, write):

@@ -84,3 +84,14 @@ async def test_app_role_owns_nothing_and_cannot_bypass_rls(database) -> None:
         "and tableowner = current_user"
     )
     assert owned[0]["n"] == 0
+
+
+async def test_a_nested_scope_of_the_same_tenant_joins_the_transaction(dealer_a) -> None:
+    with pytest.raises(RuntimeError):
+        async with tenant_scope(dealer_a.id):
+            await ApiKey.insert_in_tenant(ApiKey(name="nested", prefix="n1", key_hash="h"))
+            async with tenant_scope(dealer_a.id, write=False):
+                assert await ApiKey.count_in_tenant().where(ApiKey.name == "nested") == 1
+            raise RuntimeError("roll the whole thing back")
+    async with tenant_scope(dealer_a.id, write=False):
+        assert await ApiKey.count_in_tenant().where(ApiKey.name == "nested") == 0
