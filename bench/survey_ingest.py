@@ -44,10 +44,11 @@ async def main():
         customers = [Customer(name=f"客户{{i}}", phone_e164=f"+86139{{i:08d}}",
                               phone_reversed=f"+86139{{i:08d}}"[::-1])
                      for i in range({count})]
-        await Customer.insert_in_tenant(*customers)
         invitations = [Invitation(customer_id=c.id, questions=refs, status="sent", sent_at=now,
                                   due_at=now, created_at=now) for c in customers]
-        await Invitation.insert_in_tenant(*invitations)
+        for start in range(0, len(customers), 500):  # the bind-parameter limit
+            await Customer.insert_in_tenant(*customers[start:start + 500])
+            await Invitation.insert_in_tenant(*invitations[start:start + 500])
         tokens = [triggers.survey_token(dealer.id, row.id) for row in invitations]
     await db.stop(get_settings())
     print(json.dumps({{"tenant_id": str(dealer.id), "tokens": tokens,

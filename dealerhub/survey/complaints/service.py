@@ -28,6 +28,8 @@ from dealerhub.survey.complaints.tables import (
     Escalation,
 )
 from dealerhub.survey.messages import ALERT_TEMPLATE, ESCALATION_TEMPLATE
+from dealerhub.tenants.customers import service as customers
+from dealerhub.tenants.staff import service as staff_service
 from dealerhub.tenants.staff.tables import Staff
 
 INTERIM_WITHIN = timedelta(days=3)
@@ -72,7 +74,7 @@ async def _log(row: Complaint, action: str, actor: Actor | None, note: str, at: 
 
 
 async def _staff_of_kind(kind: str) -> list[Staff]:
-    return await Staff.objects_in_tenant().where(Staff.kind == kind, Staff.active == True)  # noqa: E712
+    return [m for m in await staff_service.list_staff(require_tenant(), kind) if m.active]
 
 
 async def _notify(kind: str, template: str, row: Complaint, text: str, staff_kinds: tuple[str, ...],
@@ -141,9 +143,7 @@ async def record_from_call(tenant_id: uuid.UUID, customer_id: uuid.UUID, verbati
     if actor.role not in CS_ROLES:
         raise NotAllowed("only customer service records complaints from calls")
     async with tenant_scope(tenant_id):
-        from dealerhub.tenants.customers.tables import Customer
-
-        if not await Customer.count_in_tenant().where(Customer.id == customer_id):
+        if await customers.contact_profile(tenant_id, customer_id) is None:
             raise invalid("customer_id", "no such customer")
         return await open_complaint(customer_id, verbatim, source="call", severity=severity,
                                     actor=actor)
@@ -152,7 +152,7 @@ async def record_from_call(tenant_id: uuid.UUID, customer_id: uuid.UUID, verbati
 async def _concerned_user(row: Complaint) -> uuid.UUID | None:
     if row.concerned_staff_id is None:
         return None
-    staff = await Staff.get_in_tenant(row.concerned_staff_id)
+    staff = await staff_service.get_staff(require_tenant(), row.concerned_staff_id)
     return staff.user_id if staff else None
 
 
