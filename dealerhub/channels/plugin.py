@@ -95,6 +95,7 @@ class CallbackEvent:
     text: str | None = None
     detail: str = ""
     at: datetime | None = None
+    message_id: str | None = None  # ours, when the provider echoes it (a signed callback URL)
 
 
 class Channel(ABC):

@@ -48,7 +48,8 @@ async def test_sms_is_sent_through_the_sdk(dealer_a, twilio_api, twilio_config) 
     assert request.form["Body"].endswith("该保养了。")
     assert request.path == f"/2010-04-01/Accounts/{twilio_config['account_sid']}/Messages.json"
     assert request.form["From"] == "+8610690000"
-    assert request.form["StatusCallback"].endswith(f"/hooks/channels/twilio_sms/{dealer_a.id}")
+    assert request.form["StatusCallback"].endswith(
+        f"/hooks/channels/twilio_sms/{dealer_a.id}?message_id={message.id}")
     assert request.headers["I-Twilio-Idempotency-Token"] == str(message.id)
     sent = await outbox_events("message.sent", message.id)
     assert sent and sent[0]["related"] == {"appointment_id": "A1"}
@@ -213,3 +214,41 @@ async def test_voice_status_callback(client, dealer_a, twilio_config) -> None:
                               channel="twilio_voice")
     assert response.status_code == 200
     assert (await channels.get_message(dealer_a.id, message.id)).status == "failed"
+
+
+async def test_a_callback_that_overtakes_the_send_record(client, dealer_a, twilio_api,
+                                                         twilio_config) -> None:
+    import asyncio
+
+    from dealerhub.channels.messages.tables import ChannelOutbox
+
+    await save_account(dealer_a.id, "twilio_sms", twilio_config)
+    customer = await new_customer(dealer_a.id)
+    message = await channels.enqueue_message(dealer_a.id, customer, "service", SERVICE,
+                                             {"vehicle": "TXL"})
+    twilio_api.delay = 1.5
+    try:
+        sending = asyncio.create_task(deliver_outbox(dealer_a.id))
+        for _ in range(100):
+            if any(r.headers.get("I-Twilio-Idempotency-Token") == str(message.id)
+                   for r in twilio_api.requests):
+                break
+            await asyncio.sleep(0.05)
+        request = next(r for r in twilio_api.requests
+                       if r.headers.get("I-Twilio-Idempotency-Token") == str(message.id))
+        callback_url = request.form["StatusCallback"]
+        assert callback_url.endswith(f"?message_id={message.id}")
+        path = callback_url.split("://", 1)[1].split("/", 1)[1]
+        body, headers = signed(twilio_config, "/" + path,
+                               {"MessageSid": "SM" + "9" * 32, "MessageStatus": "delivered"})
+        early = await client.post("/" + path, content=body, headers=headers)
+        assert early.status_code == 200
+        assert (await channels.get_message(dealer_a.id, message.id)).status == "delivered"
+        assert await sending == {"sent": 1}
+    finally:
+        twilio_api.delay = 0.0
+    detail = await channels.get_message(dealer_a.id, message.id)
+    assert detail.status == "delivered" and detail.provider_id.startswith("SM")
+    assert detail.sent_at is not None
+    row = await ChannelOutbox.select().where(ChannelOutbox.message_id == message.id).first()
+    assert row["done_at"] is not None and row["provider_id"] == detail.provider_id

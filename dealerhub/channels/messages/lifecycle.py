@@ -113,7 +113,8 @@ def _outbound(row: Message, account: Account) -> OutboundMessage:
     return OutboundMessage(
         message_id=str(row.id), tenant_id=str(row.tenant_id), to=row.to_address, body=row.body,
         subject=row.subject, html=row.html, sender=account.sender or None,
-        callback_url=f"{base}/hooks/channels/{account.channel}/{row.tenant_id}",
+        callback_url=f"{base}/hooks/channels/{account.channel}/{row.tenant_id}"
+                     f"?message_id={row.id}",
         unsubscribe_url=unsubscribe, template_key=row.template_key, locale=row.locale,
     )
 
@@ -153,9 +154,10 @@ async def _mark_sent(items: list[Claimed], now: datetime) -> None:
     pairs = [value for item in items for value in (item.row.id, item.provider_id)]
     ids = [item.row.id for item in items]
     await db.fetch(
-        f"update channel_message set status = 'sent', sent_at = {{}}, lease_until = null, "
+        f"update channel_message set sent_at = {{}}, lease_until = null, "
+        f"status = case when status = 'sending' then 'sent' else status end, "
         f"provider_id = case id {cases} end "
-        f"where tenant_id = {{}} and status = 'sending' and id in ({marks})",
+        f"where tenant_id = {{}} and id in ({marks})",
         now, *pairs, tenant_id, *ids)
     await db.fetch(
         f"update channel_outbox set done_at = {{}}, sent_at = {{}}, "
@@ -206,7 +208,9 @@ async def _record(claimed: list[Claimed], now: datetime) -> None:
         Message.id, Message.status, Message.attempts).where(
         Message.id.is_in([item.row.id for item in claimed]))}
     mine = [item for item in claimed if (found := current.get(item.row.id)) is not None
-            and found["status"] == "sending" and found["attempts"] == item.row.attempts]
+            and found["attempts"] == item.row.attempts
+            and (found["status"] == "sending"  # or a callback overtook our record of the send:
+                 or (item.outcome == "sent" and RANK.get(found["status"], 0) > RANK["sent"]))]
     sent = [item for item in mine if item.outcome == "sent"]
     if sent:
         await _mark_sent(sent, now)
@@ -312,10 +316,14 @@ async def _once(source: str, external_id: str | None) -> bool:
 
 
 async def _outbox_row(channel: str, tenant_hint: uuid.UUID | None, *,
-                      provider_id: str | None = None,
-                      from_address: str | None = None) -> dict[str, Any] | None:
+                      provider_id: str | None = None, from_address: str | None = None,
+                      message_id: str | None = None) -> dict[str, Any] | None:
     query = ChannelOutbox.select(ChannelOutbox.tenant_id, ChannelOutbox.message_id)
-    if provider_id:
+    ours = _uuid_or_none(message_id)
+    if ours is not None and tenant_hint is not None:
+        query = query.where((ChannelOutbox.message_id == ours)
+                            & (ChannelOutbox.channel == channel))
+    elif provider_id:
         query = query.where((ChannelOutbox.provider_id == provider_id)
                             & (ChannelOutbox.channel == channel))
     elif from_address:
@@ -327,6 +335,13 @@ async def _outbox_row(channel: str, tenant_hint: uuid.UUID | None, *,
     if tenant_hint is not None:
         query = query.where(ChannelOutbox.tenant_id == tenant_hint)
     return await query.first()
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
 
 
 async def _apply_status(row: Message, event: CallbackEvent, at: datetime) -> bool:
@@ -389,7 +404,8 @@ async def apply_callback(channel: str, tenant_hint: uuid.UUID | None,
         async with transaction(write=False):
             ref = await _outbox_row(channel, tenant_hint,
                                     provider_id=None if is_reply else event.provider_id,
-                                    from_address=event.from_address if is_reply else None)
+                                    from_address=event.from_address if is_reply else None,
+                                    message_id=None if is_reply else event.message_id)
         if ref is None:
             continue
         async with tenant_scope(ref["tenant_id"]):

@@ -9,6 +9,7 @@ import weakref
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlparse
 
 from aiohttp import ClientSession, ClientTimeout
 from twilio.base.exceptions import TwilioRestException
@@ -118,9 +119,12 @@ class TwilioChannel(Channel):
     def parse_callback(self, request: InboundRequest) -> list[CallbackEvent]:
         form = request.form()
         now = datetime.now(UTC)
+        # our message id rides in the signed StatusCallback URL: a callback that overtakes
+        # our own record of the provider's id still finds its message
+        ours = parse_qs(urlparse(request.url).query).get("message_id", [None])[0]
         if form.get("CallSid") and form.get("CallStatus"):
             status = CALL_STATUS.get(form["CallStatus"])
-            return [CallbackEvent("status", form["CallSid"], status, at=now,
+            return [CallbackEvent("status", form["CallSid"], status, message_id=ours, at=now,
                                   detail=f"call {form['CallStatus']}")] if status else []
         sid = form.get("MessageSid") or form.get("SmsSid")
         if not sid:
@@ -130,7 +134,8 @@ class TwilioChannel(Channel):
             detail = form["MessageStatus"]
             if form.get("ErrorCode"):
                 detail += f" (error {form['ErrorCode']})"
-            return [CallbackEvent("status", sid, status, at=now, detail=detail)] if status else []
+            return [CallbackEvent("status", sid, status, message_id=ours, at=now,
+                                  detail=detail)] if status else []
         if "Body" in form and form.get("From"):
             sender = form["From"].removeprefix("whatsapp:")
             return [CallbackEvent("reply", sid, from_address=sender, text=form["Body"], at=now)]
