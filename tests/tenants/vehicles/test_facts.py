@@ -107,7 +107,9 @@ async def test_invalid_vin_and_future_purchase_are_refused(client, dealer_a) -> 
     assert "check digit" in errors["vin"] and "future" in errors["purchase_date"]
 
 
-async def test_changing_a_models_interval_re_predicts_its_vehicles(dealer_a, jobs_worker) -> None:
+async def test_changing_a_models_interval_re_predicts_its_vehicles(dealer_a) -> None:
+    from dealerhub.tenants.vehicles.tasks import refresh_model_vehicles
+
     await save_vehicle_model(VehicleModelWrite(code="T-RX", name="测试", maintenance_km=10000,
                                                maintenance_months=12))
     customer = await new_customer(dealer_a.id)
@@ -116,5 +118,5 @@ async def test_changing_a_models_interval_re_predicts_its_vehicles(dealer_a, job
     assert vehicle.next_maintenance_date == D(2026, 1, 1)
     await save_vehicle_model(VehicleModelWrite(code="T-RX", name="测试", maintenance_km=10000,
                                                maintenance_months=6))
-    jobs_worker.drain()
+    await refresh_model_vehicles.fn.__wrapped_async__("T-RX")  # what the queued job runs
     assert (await get_vehicle(dealer_a.id, vehicle.id)).next_maintenance_date == D(2025, 7, 1)
