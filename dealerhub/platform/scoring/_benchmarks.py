@@ -2,7 +2,8 @@
 
 Distributions are precomputed per metric-version, period and group (national, region,
 peer group = size band × tier) from the dealer rollups, and stored with their sorted
-values (anonymous: no dealer ids) so a dealer's rank is a bisection, not a scan.
+values (anonymous: no dealer ids; above 201 dealers a half-percentile sketch of them) so
+a dealer's rank is a bisection, not a scan.
 Low-confidence dealer-periods (denominator under the metric's `min_sample`) and dealers
 without data are left out; a group of fewer than `MIN_GROUP` dealers is not stored.
 """
@@ -24,6 +25,9 @@ from dealerhub.platform.tables import Dealer
 from dealerhub.platform.tenancy import transaction
 
 MIN_GROUP = 5
+# Groups larger than this store a sketch of their distribution (every half percentile)
+# instead of every value, so a dealer's view reads a few thousand numbers, not 60,000.
+SKETCH_POINTS = 201
 QUANTILES = ("p10", "p25", "p50", "p75", "p90")
 
 
@@ -42,10 +46,11 @@ class Distribution:
 
     def rank(self, value: float, higher_is_better: bool) -> float:
         """The share of dealers (0–100) this value does better than, ties counted half."""
+        size = len(self.values)  # n, or the points of the sketch for large groups
         below = bisect.bisect_left(self.values, value)
         equal = bisect.bisect_right(self.values, value) - below
-        worse = below if higher_is_better else self.n - below - equal
-        return round(100.0 * (worse + equal / 2) / self.n, 1)
+        worse = below if higher_is_better else size - below - equal
+        return round(100.0 * (worse + equal / 2) / size, 1)
 
     def quartile(self, value: float, higher_is_better: bool) -> int:
         """1 = the best quarter of dealers … 4 = the weakest."""
@@ -65,16 +70,19 @@ def summarise(values: list[float], metric_key: str, group_key: str) -> Distribut
         return None
     ordered = sorted(values)
     cuts = statistics.quantiles(ordered, n=20, method="inclusive")  # 5 % steps
+    if len(ordered) > SKETCH_POINTS:  # keep the view light: every half percentile
+        inner = statistics.quantiles(ordered, n=SKETCH_POINTS - 1, method="inclusive")
+        ordered = [ordered[0], *inner, ordered[-1]]
     return Distribution(
         metric_key,
         group_key,
-        len(ordered),
+        len(values),
         cuts[1],
         cuts[4],
         cuts[9],
         cuts[14],
         cuts[17],
-        statistics.fmean(ordered),
+        statistics.fmean(values),
         tuple(ordered),
     )
 

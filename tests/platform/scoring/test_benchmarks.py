@@ -173,3 +173,15 @@ def test_band_rule() -> None:
     assert service.leaves_band(history, 0.89, higher_is_better=True) is None
     assert service.leaves_band(history, 0.99, higher_is_better=False) is not None
     assert service.leaves_band(history[:3], 0.1, higher_is_better=True) is None
+
+
+def test_large_groups_keep_a_sketch_with_ranks_within_a_point() -> None:
+    from dealerhub.platform.scoring._benchmarks import SKETCH_POINTS, summarise
+
+    values = [float(v) for v in range(3000)]
+    dist = summarise(values, "csat", "national")
+    assert dist is not None and dist.n == 3000 and len(dist.values) == SKETCH_POINTS
+    assert dist.p50 == pytest.approx(statistics.median(values))
+    for value in (10.0, 750.0, 1500.0, 2990.0):
+        exact = 100 * (value + 0.5) / 3000
+        assert dist.rank(value, higher_is_better=True) == pytest.approx(exact, abs=1.0)
