@@ -19,7 +19,7 @@ from dealerhub.survey.triggers import service as triggers
 from dealerhub.survey.triggers.sampling import pick_questions
 from dealerhub.tenants.customers import service as customers
 
-SURVEYS_PER_DEALER = 24
+SURVEYS_PER_DEALER = 16
 COMPLAINTS = ("等了两个小时才有人接待", "保养后发动机异响还在", "报价和结算金额不一致，没人解释",
               "洗车没洗干净", "交车时没人讲解做了什么")
 
