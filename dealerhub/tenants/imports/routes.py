@@ -114,6 +114,18 @@ class ImportPageController(Controller):
         run.send(str(request.user.tenant_id), str(job.id))
         return Redirect(f"/imports/{job.id}", status_code=303)
 
+    @post("/stream", include_in_schema=False, guards=[requires_roles("dealer_admin")],
+          request_max_body_size=UPLOAD_LIMIT_BYTES)
+    async def upload_stream(self, request: Request, kind: str, filename: str) -> Redirect:
+        """The page's script sends the file as the raw body, so a large export is written to
+        disk as it arrives instead of being parsed as a form in memory."""
+        if kind not in KINDS:
+            raise ValidationException("choose what to import and a CSV or XLSX file")
+        job = await service.create_import(request.user.tenant_id, kind, filename,
+                                          request.stream(), request.user.id)
+        run.send(str(request.user.tenant_id), str(job.id))
+        return Redirect(f"/imports/{job.id}", status_code=303)
+
     @get("/{import_id:uuid}", include_in_schema=False)
     async def detail(self, request: Request, import_id: uuid.UUID) -> Template:
         job = _found(await service.get_import(request.user.tenant_id, import_id))

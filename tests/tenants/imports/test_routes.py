@@ -61,3 +61,15 @@ async def test_bulk_json_api_reports_rows_and_needs_the_imports_scope(client, de
     advisor = await bearer_for(client, dealer_a.emails["service_advisor"])
     assert (await client.post("/api/v1/imports", headers=advisor, json=rows,
                               params={"kind": "customers"})).status_code == 403
+
+
+async def test_portal_streams_the_raw_file(client, dealer_a, jobs_worker) -> None:
+    await login_page_session(client, dealer_a.emails["dealer_admin"])
+    headers = {"x-csrftoken": client.cookies.get("dh_csrf") or ""}
+    response = await client.post("/imports/stream", content=GBK, headers=headers,
+                                 params={"kind": "customers", "filename": "big.csv"},
+                                 follow_redirects=False)
+    assert response.status_code == 303, response.text
+    jobs_worker.drain()
+    page = await client.get(response.headers["location"])
+    assert "100%" in page.text and "phone" in page.text
