@@ -58,7 +58,7 @@ class NationalResultsController(Controller):
         found = await service.national_results(_days(days), region_id)
         steps = {"label": _("Mean score (0–100)"), "points": [
             {"label": _(STEP_LABELS[s.step]), "mean": s.mean, "weak": s.weak}
-            for s in found.steps]}
+            for s in found.steps if s.mean is not None]}
         return page(request, "survey/national.html", r=found, days=_days(days),
                     periods=PERIODS, steps=steps, step_labels=STEP_LABELS, all_steps=STEPS,
                     escalations=await complaints.escalations(region_id))
