@@ -27,7 +27,8 @@ SEED = [
     "metric_version, grain, period_start, numerator, denominator) "
     "select gen_random_uuid(), now(), d.id, '00000000-0000-0000-0000-000000000000', k, 1, "
     "'month', (date '2025-01-01' + make_interval(months => m))::date, "
-    "round((random() * 200 + 30)::numeric * random()::numeric, 1), round((random() * 200 + 30)::numeric) "
+    "round((random() * 200 + 30)::numeric * random()::numeric, 1), "
+    "round((random() * 200 + 30)::numeric) "
     "from dealer d cross join unnest(array{keys}::text[]) k "
     "cross join generate_series(0, {last}) m",
     "analyze",
