@@ -305,3 +305,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             asyncio.run(drop_database(PG_ADMIN_DSN, name))
         except Exception as error:  # the run's verdict matters more than the clean-up
             print(f"could not drop {name}: {error}")
+
+
+@pytest.fixture
+async def quiet_outbox(database: None) -> None:
+    """Mark events earlier tests left unpublished, so a test that drives the relay carries
+    only its own events to the consumers (the suite shares one outbox and one worker)."""
+    from datetime import UTC, datetime
+
+    from dealerhub.platform.tables import EventOutbox
+
+    await EventOutbox.update({EventOutbox.published_at: datetime.now(UTC)}).where(
+        EventOutbox.published_at.is_null()
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from opentelemetry import trace
@@ -34,16 +33,9 @@ async def capture_context(marker: str) -> None:
     )
 
 
-async def _relay_only_new_events() -> None:
-    """Earlier tests leave events unpublished; mark them so the relay below carries only
-    this test's event to the consumers (the suite shares one outbox and one worker)."""
-    await EventOutbox.update({EventOutbox.published_at: datetime.now(UTC)}).where(
-        EventOutbox.published_at.is_null()
-    )
-
-
-async def test_event_reaches_its_consumer_once_inside_the_tenant(dealer_a, jobs_worker) -> None:
-    await _relay_only_new_events()
+async def test_event_reaches_its_consumer_once_inside_the_tenant(
+    dealer_a, jobs_worker, quiet_outbox
+) -> None:
     marker = uuid.uuid4().hex
     async with tenant_scope(dealer_a.id):
         event_id = await events.emit("test.happened", {"marker": marker})
@@ -70,7 +62,7 @@ async def test_a_rolled_back_change_leaves_no_event(dealer_a) -> None:
     assert all(marker not in str(row["payload"]) for row in rows)
 
 
-async def test_jobs_carry_trace_and_tenant(dealer_a, jobs_worker) -> None:
+async def test_jobs_carry_trace_and_tenant(dealer_a, jobs_worker, quiet_outbox) -> None:
     exporter = InMemorySpanExporter()
     telemetry.setup(get_settings(), extra=SimpleSpanProcessor(exporter))
     tracer = trace.get_tracer("tests")

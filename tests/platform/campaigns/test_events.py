@@ -30,7 +30,8 @@ async def test_due_list_generated_event(dealer_a):
     assert "due_list.generated" in await _types(dealer_a.id)
 
 
-async def test_visit_after_contact_is_credited_through_the_relay(dealer_a, jobs_worker):
+async def test_visit_after_contact_is_credited_through_the_relay(dealer_a, jobs_worker,
+                                                                quiet_outbox):
     now = datetime.now(UTC)
     segment_id = await _audience(dealer_a.id, consenting=1)
     campaign = await service.create_campaign(dealer_a.id, _campaign(
@@ -47,7 +48,7 @@ async def test_visit_after_contact_is_credited_through_the_relay(dealer_a, jobs_
         if found.treatment.visited:
             break
         await events.relay_once()
-        jobs_worker.drain()
+        jobs_worker.drain(timeout_ms=120_000)
         await anyio.sleep(0.5)
         found = await service.results(dealer_a.id, campaign.id)
     assert found.treatment.visited == 1 and found.treatment.revenue == 1200
