@@ -43,15 +43,15 @@ from dealerhub.platform.health import HealthController
 from dealerhub.platform.security_headers import SecurityHeadersMiddleware
 from dealerhub.platform.web import page, template_directories
 from dealerhub.platform.web.api import ApiKeyController, AuthApiController, TokenController
-from dealerhub.platform.web.keys_page import ApiKeyPagesController
 from dealerhub.platform.web.i18n import gettext_for, request_locale
+from dealerhub.platform.web.keys_page import ApiKeyPagesController
 from dealerhub.platform.web.pages import SHELL_TEMPLATES
 from dealerhub.platform.web.routes import LoginController, ShellController
 from dealerhub.platform.web.session import SESSION_COOKIE, RotatingSessionConfig
 from dealerhub.survey.routes import SURVEY_ROUTES
 from dealerhub.survey.routes import TEMPLATES as SURVEY_TEMPLATES
-from dealerhub.tenants.routes import TENANT_ROUTES
 from dealerhub.tenants.routes import TEMPLATES as TENANT_TEMPLATES
+from dealerhub.tenants.routes import TENANT_ROUTES
 
 log = logging.getLogger(__name__)
 STATIC_DIR = SHELL_TEMPLATES.parent / "static"
@@ -215,8 +215,14 @@ def create_app(settings: Settings | None = None, embedded_jobs: bool | None = No
         ],
         csrf_config=csrf,
         template_config=TemplateConfig(
-            directory=template_directories(ADMIN_TEMPLATES, APPOINTMENT_TEMPLATES, CAMPAIGN_TEMPLATES, *TENANT_TEMPLATES,
-                                           SURVEY_TEMPLATES), engine=JinjaTemplateEngine
+            directory=template_directories(
+                ADMIN_TEMPLATES,
+                APPOINTMENT_TEMPLATES,
+                CAMPAIGN_TEMPLATES,
+                *TENANT_TEMPLATES,
+                SURVEY_TEMPLATES,
+            ),
+            engine=JinjaTemplateEngine,
         ),
         openapi_config=OpenAPIConfig(
             title="dealerhub API",

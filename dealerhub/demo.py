@@ -8,11 +8,17 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from dealerhub.platform.appointments.demo import seed_demo as seed_appointments
 from dealerhub.platform.auth import hash_password
+from dealerhub.platform.campaigns.demo import seed_demo as seed_campaigns
+from dealerhub.platform.scoring.demo import seed_demo as seed_scoring
 from dealerhub.platform.tables import AppUser, Dealer, Region
 from dealerhub.platform.tenancy import transaction
+from dealerhub.survey.demo import seed_demo as seed_survey
+from dealerhub.tenants.demo_data import seed_customer_base
 
 DEMO_PASSWORD = "dealerhub-demo-1"
 
@@ -151,15 +157,12 @@ async def seed(seed: int = 2026, customers_per_dealer: int = 300) -> bool:
     return True
 
 
-SEED_HOOKS: list = []
-
-from dealerhub.tenants.demo_data import seed_customer_base  # noqa: E402
-SEED_HOOKS.append(seed_customer_base)
-from dealerhub.platform.appointments.demo import seed_demo as seed_appointments  # noqa: E402
-SEED_HOOKS.append(seed_appointments)
-from dealerhub.platform.scoring.demo import seed_demo as seed_scoring  # noqa: E402
-SEED_HOOKS.append(seed_scoring)
-from dealerhub.survey.demo import seed_demo as seed_survey  # noqa: E402
-SEED_HOOKS.append(seed_survey)
-from dealerhub.platform.campaigns.demo import seed_demo as seed_campaigns  # noqa: E402
-SEED_HOOKS.append(seed_campaigns)
+# Each component's generator, in dependency order: the customer base first, campaigns last
+# (they read due lists computed from it).
+SEED_HOOKS: list[Callable[..., Awaitable[None]]] = [
+    seed_customer_base,
+    seed_appointments,
+    seed_scoring,
+    seed_survey,
+    seed_campaigns,
+]
