@@ -69,7 +69,11 @@ def served_app() -> Iterator[str]:
         yield base
     finally:
         process.terminate()
-        process.wait(timeout=15)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @contextlib.asynccontextmanager
