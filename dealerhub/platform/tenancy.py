@@ -158,6 +158,14 @@ def _get_sql(table: type[Table]) -> str:
     return f'select {columns} from "{table._meta.tablename}" where tenant_id = {{}} and id = {{}}'
 
 
+# The row-level security condition of every tenant table. The setting sits in a scalar
+# subquery so PostgreSQL evaluates it once per statement (an init plan) instead of once per
+# row: a bare `current_setting(...)` is re-run for every row a sequential scan filters.
+TENANT_POLICY = (
+    "tenant_id = (select nullif(current_setting('app.tenant_id', true), '')::uuid)"
+)
+
+
 def tenant_table_sql(
     table: str,
     engine_type: str,
@@ -194,12 +202,11 @@ def tenant_table_sql(
             f"alter table {table} add constraint {table}_{column}_fk "
             f"foreign key (tenant_id, {column}) references {target} (tenant_id, id)"
         )
-    setting = "nullif(current_setting('app.tenant_id', true), '')::uuid"
     statements += [
         f"alter table {table} enable row level security",
         f"alter table {table} force row level security",
         f"create policy {table}_tenant_isolation on {table} "
-        f"using (tenant_id = {setting}) with check (tenant_id = {setting})",
+        f"using ({TENANT_POLICY}) with check ({TENANT_POLICY})",
     ]
     return statements
 
