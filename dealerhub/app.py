@@ -107,7 +107,8 @@ def _stores(settings: Settings) -> StoreRegistry:
 
 
 def _is_page(request: Request) -> bool:
-    return not request.url.path.startswith("/api/")
+    """Not the API, nor a provider's callback (a WeChat URL check is a GET too)."""
+    return not request.url.path.startswith(("/api/", "/hooks/"))
 
 
 def _not_authorized(request: Request, exc: NotAuthorizedException) -> Response:

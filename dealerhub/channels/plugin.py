@@ -88,7 +88,7 @@ class InboundRequest:
 class CallbackEvent:
     """One fact from a provider: a status change of a message we sent, or a reply."""
 
-    kind: str  # "status" | "reply"
+    kind: str  # "status" | "reply" | "complaint" | "subscribe" (text: the handshake token)
     provider_id: str | None = None
     status: str | None = None  # delivered | failed | bounced | sent
     from_address: str | None = None
@@ -130,8 +130,14 @@ class Channel(ABC):
         """The facts in a verified callback."""
         return []
 
-    def confirm_subscription(self, url: str) -> bool:
-        """Confirm a provider's subscription handshake (SNS); most channels have none."""
+    def answer_handshake(self, request: InboundRequest) -> str | None:
+        """Answer a provider's check of the callback URL (a GET: WeChat's `echostr`) once
+        it is verified; None when this channel has no such check."""
+        return None
+
+    def confirm_subscription(self, token: str) -> bool:
+        """Confirm a provider's subscription handshake (SNS's Token); False when it did not
+        go through (the provider sends it again). Most channels have none."""
         return False
 
     def callback_response(self) -> tuple[str, str]:

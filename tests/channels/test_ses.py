@@ -146,3 +146,23 @@ async def test_oem_shared_account_when_the_dealer_has_none(dealer_b, moto, ses_c
     detail = await channels.get_message(dealer_b.id, message.id)
     assert detail.channel == "ses_email" and detail.status == "sent"
     assert any(m["id"] == detail.provider_id for m in moto.sent_emails())
+
+
+async def test_sns_subscription_is_confirmed_through_the_sns_api(client, dealer_a, moto,
+                                                                 ses_config, signer) -> None:
+    """A signed SubscriptionConfirmation is confirmed with ConfirmSubscription against moto's
+    SNS; while SNS refuses (here: the topic does not exist yet) we answer 503 so SNS resends."""
+    import secrets
+
+    name = f"ses-notices-{secrets.token_hex(4)}"
+    topic = f"arn:aws:sns:{REGION}:123456789012:{name}"
+    await save_account(dealer_a.id, "ses_email", {**ses_config, "sns_topic_arn": topic})
+    confirmation = signer.subscription_confirmation(topic, secrets.token_hex(32))
+    assert (await sns_post(client, dealer_a, confirmation)).status_code == 503
+    assert moto.client("sns").create_topic(Name=name)["TopicArn"] == topic
+    assert (await sns_post(client, dealer_a, confirmation)).status_code == 200
+    forged = dict(confirmation, Token="0" * 64)  # the signature covers the token
+    assert (await sns_post(client, dealer_a, forged)).status_code == 401
+    without_token = signer.signed({"Type": "SubscriptionConfirmation", "TopicArn": topic,
+                                   "Message": "m", "SubscribeURL": "https://x", "Token": ""})
+    assert (await sns_post(client, dealer_a, without_token)).status_code == 400

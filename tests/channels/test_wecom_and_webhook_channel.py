@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import quote
 
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -13,7 +14,7 @@ from dealerhub.channels import service as channels
 from dealerhub.channels.providers.wecom import wechat_signature
 from dealerhub.channels.webhooks import http
 from tests.channels.conftest import SERVICE, deliver_outbox, new_customer, save_account
-from tests.support.wechat_standin import WeChatStandIn
+from tests.support.wechat_standin import WeChatStandIn, encrypt, new_encoding_aes_key
 
 pytestmark = pytest.mark.anyio
 
@@ -70,6 +71,56 @@ async def test_delivery_receipt_is_signed(client, dealer_a, wechat_config, wecha
     ok = await client.post(f"{path}?timestamp={stamp}&nonce={nonce}&signature={good}",
                            content=xml)
     assert ok.status_code == 200 and ok.text == "success"
+    assert (await channels.get_message(dealer_a.id, message.id)).status == "delivered"
+
+
+def _signed_query(*encrypted: str, token: str = "cb-token") -> str:
+    stamp, nonce = str(int(time.time())), "n2"
+    signature = wechat_signature(token, stamp, nonce, *encrypted)
+    name = "msg_signature" if encrypted else "signature"
+    return f"timestamp={stamp}&nonce={nonce}&{name}={signature}"
+
+
+async def test_plain_url_check_echoes_echostr(client, dealer_a, wechat_config) -> None:
+    await save_account(dealer_a.id, "wecom", wechat_config)
+    path = f"/hooks/channels/wecom/{dealer_a.id}"
+    ok = await client.get(f"{path}?{_signed_query()}&echostr=4921311")
+    assert ok.status_code == 200 and ok.text == "4921311"
+    bad = await client.get(f"{path}?{_signed_query(token='other')}&echostr=4921311")
+    assert bad.status_code == 401 and "4921311" not in bad.text
+    assert (await client.get(f"{path}?{_signed_query()}")).status_code == 401  # no echostr
+    assert (await client.get("/hooks/channels/twilio_sms/"
+                             f"{dealer_a.id}?echostr=1")).status_code == 404
+
+
+async def test_encrypted_url_check_and_receipt(client, dealer_a, wechat_config, wechat) -> None:
+    """WeCom / safe mode: msg_signature covers the ciphertext; the answer is the plaintext."""
+    key = new_encoding_aes_key()
+    config = {**wechat_config, "encoding_aes_key": key}
+    path = f"/hooks/channels/wecom/{dealer_a.id}"
+    echo = encrypt(key, "1616140317555161061", config["app_id"])
+    await save_account(dealer_a.id, "wecom", config)
+    ok = await client.get(f"{path}?{_signed_query(echo)}&echostr={quote(echo)}")
+    assert ok.status_code == 200 and ok.text == "1616140317555161061"
+    plain_signature = await client.get(f"{path}?{_signed_query()}&echostr={quote(echo)}"
+                                       .replace("signature=", "msg_signature="))
+    assert plain_signature.status_code == 401  # the ciphertext is not covered
+    other = encrypt(key, "1616140317555161061", "wxsomeoneelse")
+    assert (await client.get(f"{path}?{_signed_query(other)}&echostr={quote(other)}")
+            ).status_code == 401
+    wrong_key = encrypt(new_encoding_aes_key(), "1616140317555161061", config["app_id"])
+    assert (await client.get(f"{path}?{_signed_query(wrong_key)}&echostr={quote(wrong_key)}")
+            ).status_code == 401
+
+    message = await wechat_message(dealer_a, config, "oOPENID-4")
+    inner = (f"<xml><FromUserName>oOPENID-4</FromUserName><MsgType>event</MsgType>"
+             f"<Event>TEMPLATESENDJOBFINISH</Event><MsgID>{message.provider_id}</MsgID>"
+             f"<Status>success</Status></xml>")
+    sealed = encrypt(key, inner, config["app_id"])
+    body = f"<xml><ToUserName>gh_1</ToUserName><Encrypt>{sealed}</Encrypt></xml>".encode()
+    assert (await client.post(f"{path}?{_signed_query('x')}", content=body)).status_code == 401
+    ok = await client.post(f"{path}?{_signed_query(sealed)}", content=body)
+    assert ok.status_code == 200
     assert (await channels.get_message(dealer_a.id, message.id)).status == "delivered"
 
 

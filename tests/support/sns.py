@@ -35,9 +35,23 @@ class SnsSigner:
 
     def notification(self, topic_arn: str, message: dict[str, Any], *,
                      version: str = "1", key: rsa.RSAPrivateKey | None = None) -> dict[str, Any]:
+        return self.signed({"Type": "Notification", "TopicArn": topic_arn,
+                            "Message": json.dumps(message)}, version=version, key=key)
+
+    def subscription_confirmation(self, topic_arn: str, token: str) -> dict[str, Any]:
+        """What SNS posts to a new HTTPS subscriber (SubscribeURL as SNS builds it)."""
+        region = topic_arn.split(":")[3]
+        return self.signed({
+            "Type": "SubscriptionConfirmation", "TopicArn": topic_arn, "Token": token,
+            "Message": f"You have chosen to subscribe to the topic {topic_arn}.\nTo confirm "
+                       "the subscription, visit the SubscribeURL included in this message.",
+            "SubscribeURL": f"https://sns.{region}.amazonaws.com/?Action=ConfirmSubscription"
+                            f"&TopicArn={topic_arn}&Token={token}"})
+
+    def signed(self, fields: dict[str, Any], *, version: str = "1",
+               key: rsa.RSAPrivateKey | None = None) -> dict[str, Any]:
         document = {
-            "Type": "Notification", "MessageId": secrets.token_hex(16), "TopicArn": topic_arn,
-            "Message": json.dumps(message),
+            **fields, "MessageId": secrets.token_hex(16),
             "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             "SignatureVersion": version, "SigningCertURL": self.cert_url,
         }

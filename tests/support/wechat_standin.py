@@ -1,13 +1,19 @@
 """A local stand-in for the WeChat official-account API: access tokens and template sends,
-answering as the public API reference describes (`errcode`/`errmsg`, `msgid`)."""
+answering as the public API reference describes (`errcode`/`errmsg`, `msgid`); and the
+platform's side of encrypted callbacks (`encrypt`), written from WeCom's published
+callback encryption scheme, so the tests produce what WeChat/WeCom would send."""
 
 from __future__ import annotations
 
+import base64
 import itertools
+import os
 import secrets
+import struct
 from typing import Any
 
 from aiohttp import web
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from tests.support.http_server import LocalServer
 
@@ -53,3 +59,20 @@ class WeChatStandIn(LocalServer):
             return web.json_response({"errcode": 40037, "errmsg": "invalid template_id"})
         self.sent.append(body)
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": next(self._ids)})
+
+
+def new_encoding_aes_key() -> str:
+    """43 characters: base64 of a 32-byte AES key without its trailing '='."""
+    return base64.b64encode(os.urandom(32)).decode().rstrip("=")
+
+
+def encrypt(encoding_aes_key: str, message: str, receiver_id: str) -> str:
+    """AES-256-CBC (IV = the key's first 16 bytes) of 16 random bytes + 4-byte big-endian
+    length + message + receiver id, PKCS#7-padded to 32 bytes; base64."""
+    key = base64.b64decode(encoding_aes_key + "=")
+    raw = message.encode()
+    plain = os.urandom(16) + struct.pack(">I", len(raw)) + raw + receiver_id.encode()
+    pad = 32 - len(plain) % 32
+    plain += bytes([pad]) * pad
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+    return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from dealerhub.channels.credentials import service as credentials
 from dealerhub.channels.messages.lifecycle import apply_callback
-from dealerhub.channels.plugin import CallbackRejected, InboundRequest, channel_class
+from dealerhub.channels.plugin import CallbackRejected, Channel, InboundRequest, channel_class
 from dealerhub.platform.tables import Dealer
 from dealerhub.platform.tenancy import tenant_scope
 
@@ -21,6 +21,11 @@ class MalformedCallback(ValueError):
     """Correctly signed but not understood: answered 400, nothing changed."""
 
 
+class NotConfirmedYet(RuntimeError):
+    """A verified subscription handshake the provider did not accept this time: answered
+    503, so the provider sends it again."""
+
+
 @dataclass(frozen=True)
 class CallbackOutcome:
     body: str
@@ -28,10 +33,8 @@ class CallbackOutcome:
     changed: int
 
 
-async def receive_callback(channel: str, tenant_id: uuid.UUID | None,
-                           request: InboundRequest) -> CallbackOutcome:
-    """Raises UnknownCallbackTarget (404), CallbackRejected (401) or MalformedCallback (400);
-    in each case nothing has changed."""
+async def _plugin(channel: str, tenant_id: uuid.UUID | None) -> Channel:
+    """The plugin of the account a callback URL names (the dealer's, or the OEM's shared)."""
     if channel_class(channel) is None:
         raise UnknownCallbackTarget(f"no channel {channel!r}")
     if tenant_id is not None:
@@ -43,7 +46,23 @@ async def receive_callback(channel: str, tenant_id: uuid.UUID | None,
         account = credentials.oem_account(channel)
     if account is None:
         raise UnknownCallbackTarget(f"no {channel} account here")
-    plugin = account.plugin()
+    return account.plugin()
+
+
+async def answer_handshake(channel: str, tenant_id: uuid.UUID | None,
+                           request: InboundRequest) -> str:
+    """The answer to a provider's URL check; UnknownCallbackTarget or CallbackRejected."""
+    answer = (await _plugin(channel, tenant_id)).answer_handshake(request)
+    if answer is None:
+        raise UnknownCallbackTarget(f"{channel} has no callback URL check")
+    return answer
+
+
+async def receive_callback(channel: str, tenant_id: uuid.UUID | None,
+                           request: InboundRequest) -> CallbackOutcome:
+    """Raises UnknownCallbackTarget (404), CallbackRejected (401), MalformedCallback (400)
+    or NotConfirmedYet (503); in each case nothing has changed."""
+    plugin = await _plugin(channel, tenant_id)
     # in a thread: verifying may fetch a signing certificate (SNS) the first time
     await asyncio.to_thread(plugin.verify_callback, request)
     try:
@@ -51,8 +70,9 @@ async def receive_callback(channel: str, tenant_id: uuid.UUID | None,
     except (CallbackRejected, ValueError, KeyError, TypeError) as error:
         raise MalformedCallback(f"malformed callback: {error}") from None
     for event in found:
-        if event.kind == "subscribe" and event.text:
-            await asyncio.to_thread(plugin.confirm_subscription, event.text)
+        if event.kind == "subscribe" and event.text \
+                and not await asyncio.to_thread(plugin.confirm_subscription, event.text):
+            raise NotConfirmedYet("the subscription could not be confirmed yet")
     changed = await apply_callback(channel, tenant_id, found)
     body, media_type = plugin.callback_response()
     return CallbackOutcome(body, media_type, changed)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar import Controller, Request, Response, get, post, route
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    ServiceUnavailableException,
+)
 from litestar.response import Template
 
 from dealerhub.channels.messages import inbound, service
@@ -54,15 +58,21 @@ async def _inbound_request(request: Request) -> InboundRequest:
 
 
 async def _callback(request: Request, channel_name: str, tenant_id: uuid.UUID | None) -> Response:
+    """POST: a callback with facts; GET: the provider checking the URL (WeChat's echostr)."""
+    inbound_request = await _inbound_request(request)
     try:
-        outcome = await inbound.receive_callback(channel_name, tenant_id,
-                                                 await _inbound_request(request))
+        if request.method == "GET":
+            answer = await inbound.answer_handshake(channel_name, tenant_id, inbound_request)
+            return Response(answer, media_type="text/plain", status_code=200)
+        outcome = await inbound.receive_callback(channel_name, tenant_id, inbound_request)
     except inbound.UnknownCallbackTarget as error:
         raise NotFoundException(str(error)) from None
     except CallbackRejected as error:
         raise NotAuthorizedException(str(error)) from None
     except inbound.MalformedCallback as error:
         raise invalid("body", str(error)) from None
+    except inbound.NotConfirmedYet as error:
+        raise ServiceUnavailableException(str(error)) from None
     return Response(outcome.body, media_type=outcome.media_type, status_code=200)
 
 
@@ -72,12 +82,13 @@ class ChannelCallbackController(Controller):
     path = "/hooks/channels"
     include_in_schema = False
 
-    @post("/{channel_name:str}", exclude_from_auth=True, exclude_from_csrf=True, status_code=200)
+    @route("/{channel_name:str}", http_method=["GET", "POST"], exclude_from_auth=True,
+           exclude_from_csrf=True, status_code=200)
     async def oem_account_callback(self, request: Request, channel_name: str) -> Response:
         return await _callback(request, channel_name, None)
 
-    @post("/{channel_name:str}/{tenant_id:uuid}", exclude_from_auth=True,
-          exclude_from_csrf=True, status_code=200)
+    @route("/{channel_name:str}/{tenant_id:uuid}", http_method=["GET", "POST"],
+           exclude_from_auth=True, exclude_from_csrf=True, status_code=200)
     async def dealer_account_callback(self, request: Request, channel_name: str,
                                       tenant_id: uuid.UUID) -> Response:
         return await _callback(request, channel_name, tenant_id)

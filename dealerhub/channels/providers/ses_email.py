@@ -52,14 +52,15 @@ _clients: dict[tuple[str, ...], Any] = {}
 _lock = threading.Lock()
 
 
-def ses_client(config: dict[str, str]) -> Any:
-    key = (config["region"], config["access_key_id"], config["secret_access_key"],
-           config.get("endpoint_url") or "")
+def aws_client(service: str, config: dict[str, str], region: str | None = None) -> Any:
+    """One boto3 client per service, account and region (boto3 clients are thread-safe)."""
+    key = (service, region or config["region"], config["access_key_id"],
+           config["secret_access_key"], config.get("endpoint_url") or "")
     with _lock:
         if key not in _clients:
             _clients[key] = boto3.client(
-                "ses", region_name=key[0], aws_access_key_id=key[1], aws_secret_access_key=key[2],
-                endpoint_url=key[3] or None,
+                service, region_name=key[1], aws_access_key_id=key[2],
+                aws_secret_access_key=key[3], endpoint_url=key[4] or None,
                 config=Config(connect_timeout=PROVIDER_TIMEOUT_SECONDS,
                               read_timeout=PROVIDER_TIMEOUT_SECONDS,
                               retries={"max_attempts": 1}),
@@ -149,7 +150,7 @@ class SesEmailChannel(Channel):
                                   "RawMessage": {"Data": build_mime(message, sender)}}
         if self.config.get("configuration_set"):
             params["ConfigurationSetName"] = self.config["configuration_set"]
-        client = ses_client(self.config)
+        client = aws_client("ses", self.config)
         try:
             response = await asyncio.to_thread(client.send_raw_email, **params)
         except ClientError as error:
@@ -180,7 +181,10 @@ class SesEmailChannel(Channel):
     def parse_callback(self, request: InboundRequest) -> list[CallbackEvent]:
         document = self._document(request)
         if document.get("Type") == "SubscriptionConfirmation":
-            return [CallbackEvent("subscribe", text=str(document.get("SubscribeURL", "")))]
+            token = document.get("Token")
+            if not isinstance(token, str) or not token:
+                raise CallbackRejected("SubscriptionConfirmation without a Token")
+            return [CallbackEvent("subscribe", text=token)]
         if document.get("Type") != "Notification":
             return []
         try:
@@ -202,13 +206,14 @@ class SesEmailChannel(Channel):
             return [CallbackEvent("complaint", provider_id, at=at, detail="complaint")]
         return []
 
-    def confirm_subscription(self, url: str) -> bool:
-        """Visit an SNS SubscribeURL, only on an SNS host."""
-        parsed = urlparse(url)
-        if parsed.scheme != "https" or not SNS_CERT_HOST.match(parsed.hostname or ""):
-            return False
+    def confirm_subscription(self, token: str) -> bool:
+        """Confirm through the SNS API with this account's credentials (not by visiting the
+        SubscribeURL): unsubscribing then needs those credentials too."""
+        topic = self.config["sns_topic_arn"]
+        region = topic.split(":")[3] if topic.count(":") >= 5 else None
         try:
-            httpx.get(url, timeout=PROVIDER_TIMEOUT_SECONDS).raise_for_status()
-        except httpx.HTTPError:
+            aws_client("sns", self.config, region).confirm_subscription(
+                TopicArn=topic, Token=token, AuthenticateOnUnsubscribe="true")
+        except (ClientError, BotoCoreError):
             return False
         return True
