@@ -163,9 +163,9 @@ async def make_message(dealer: DealerFixture) -> uuid.UUID:
     from dealerhub.channels import service as channels
     from dealerhub.channels.webhooks.service import DISABLED_TEMPLATE
 
-    message = await channels.enqueue_staff_alert(
-        dealer.id, dealer.users["dealer_admin"], DISABLED_TEMPLATE,
-        {"url": "https://isolation.example", "reason": "isolation"})
+    (message,) = await channels.enqueue_staff_message(
+        dealer.id, DISABLED_TEMPLATE, {"url": "https://isolation.example", "reason": "isolation"},
+        user_id=dealer.users["dealer_admin"], media=("email",), urgent=True)
     return message.id
 
 

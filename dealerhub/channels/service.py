@@ -1,7 +1,12 @@
 """The channels component's façade: what other components call.
 
 - `register_template(key, purpose, texts)` with `TemplateText(subject, body, html=None)`;
-- `enqueue_message(...)` / `enqueue_staff_alert(...)` → `MessageRead`;
+- `enqueue_message(...)` → `MessageRead`: to a customer, through consent, preferred channel,
+  quiet hours, cap and fallback;
+- `enqueue_staff_message(tenant_id, template_key, context, staff_id=… | user_id=…,
+  media=("sms", "email"), urgent=False)` → `list[MessageRead]`: to the dealer's own staff,
+  one message per medium that reaches them (phone from the staff record, e-mail from the
+  user), purpose "staff": no consent rules or cap, quiet hours only when not urgent;
 - events emitted: `message.sent`, `message.delivered`, `message.failed`, `message.replied`
   (payload: message_id, customer_id, channel, purpose, related, and for replies only the
   classification "stop" / "digit:N" / "other"), `sms.reply_digit` (message_id, customer_id,
@@ -15,7 +20,7 @@ from dealerhub.channels.messages.schemas import MessageDetail, MessageRead
 from dealerhub.channels.messages.service import (
     MessageRejected,
     enqueue_message,
-    enqueue_staff_alert,
+    enqueue_staff_message,
     get_message,
     list_messages,
 )
@@ -37,7 +42,7 @@ __all__ = [
     "TemplateText",
     "TemplateVariableMissing",
     "enqueue_message",
-    "enqueue_staff_alert",
+    "enqueue_staff_message",
     "get_inbound_receipt",
     "get_message",
     "list_messages",

@@ -165,11 +165,3 @@ async def test_enqueue_joins_the_callers_transaction(dealer_a) -> None:
             raise RuntimeError("the caller's change failed")
     async with tenant_scope(dealer_a.id, write=False):
         assert await Message.count_in_tenant().where(Message.customer_id == customer) == 0
-
-
-async def test_staff_alert_goes_to_the_users_email(dealer_a) -> None:
-    message = await channels.enqueue_staff_alert(
-        dealer_a.id, dealer_a.users["dealer_admin"], "channels.webhook_endpoint_disabled",
-        {"url": "https://x.example", "reason": "410"})
-    detail = await channels.get_message(dealer_a.id, message.id)
-    assert detail.medium == "email" and detail.status == "queued" and "410" in detail.body

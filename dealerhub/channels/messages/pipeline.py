@@ -92,6 +92,19 @@ def quiet_hours_end(at: datetime, time_zone: str) -> datetime | None:
     return datetime.combine(day, QUIET_END, tzinfo=zone).astimezone(at.tzinfo)
 
 
+def staff_routes(contact: Any, media: tuple[str, ...],
+                 accounts: dict[str, list[Account]]) -> list[list[Route]]:
+    """A message to the dealer's own staff goes on every medium asked for that reaches them
+    (an alert should be seen, not fall back quietly): one message per medium, each with its
+    own fallback accounts. No consent rules or frequency cap apply to staff."""
+    return [routes for medium in media if (routes := plan_routes([medium], contact, accounts))]
+
+
+def staff_not_before(now: datetime, urgent: bool, time_zone: str) -> datetime:
+    """Quiet hours hold a staff message unless it is urgent."""
+    return now if urgent else quiet_hours_end(now, time_zone) or now
+
+
 def decide(
     *, purpose: str, profile: Any, requested: str | None, accounts: dict[str, list[Account]],
     now: datetime, not_before: datetime | None, time_zone: str, sent_this_week: int,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from dealerhub.platform.tables import AppUser, Dealer
 from dealerhub.platform.tenancy import tenant_scope
 from dealerhub.tenants.customers.timeline import TimelineEntry, register_timeline_source
 
+STAFF_PURPOSE = "staff"
 MESSAGE_STATUSES = ("suppressed", "queued", "sending", "sent", "delivered", "failed", "bounced",
                     "replied")
 
@@ -129,33 +131,84 @@ async def enqueue_message(
         return message_read(row)
 
 
-async def enqueue_staff_alert(
-    tenant_id: uuid.UUID, user_id: uuid.UUID, template_key: str, context: dict[str, Any],
-    *, related: dict[str, str] | None = None, now: datetime | None = None,
-) -> MessageRead:
-    """Notify one of the dealer's staff by e-mail (purpose "service", never suppressed)."""
+STAFF_MEDIA = ("sms", "email")
+
+
+@dataclass(frozen=True)
+class StaffContact:
+    """How a staff member is reached: the staff record's phone, the user's e-mail."""
+
+    name: str
+    locale: str
+    phone_e164: str | None
+    email: str | None
+    user_id: uuid.UUID | None
+    staff_id: uuid.UUID | None
+    wechat_id: None = None
+
+
+async def _staff_contact(tid: uuid.UUID, staff_id: uuid.UUID | None,
+                         user_id: uuid.UUID | None) -> StaffContact | None:
+    from dealerhub.tenants.staff.tables import Staff
+
+    staff = (await Staff.get_in_tenant(staff_id) if staff_id is not None else
+             await Staff.objects_in_tenant().where(Staff.user_id == user_id).first())
+    if staff_id is not None and staff is None:
+        return None
+    user_id = staff.user_id if staff is not None else user_id
+    user = await AppUser.objects().where(
+        (AppUser.id == user_id) & (AppUser.dealer == tid)).first() if user_id else None
+    if user is None and staff is None:
+        return None
+    return StaffContact(
+        name=staff.name if staff is not None else user.display_name,
+        locale=user.locale if user is not None else "zh-CN",
+        phone_e164=staff.phone_e164 if staff is not None else None,
+        email=user.email if user is not None and user.is_active else None,
+        user_id=user.id if user is not None else None,
+        staff_id=staff.id if staff is not None else None)
+
+
+async def enqueue_staff_message(
+    tenant_id: uuid.UUID, template_key: str, context: dict[str, Any], *,
+    staff_id: uuid.UUID | None = None, user_id: uuid.UUID | None = None,
+    media: tuple[str, ...] = STAFF_MEDIA, urgent: bool = False,
+    related: dict[str, str] | None = None, now: datetime | None = None,
+) -> list[MessageRead]:
+    """Tell one of the dealer's staff (a staff record or a user): one message per medium in
+    `media` that reaches them, purpose "staff" (internal: no consent rules, no cap), held
+    by quiet hours unless `urgent`. Returns the messages queued (none if nothing reaches
+    them); MessageRejected names the argument at fault."""
+    if (staff_id is None) == (user_id is None):
+        raise MessageRejected("staff_id", "give either staff_id or user_id")
+    unknown = [medium for medium in media if medium not in pipeline.FALLBACK_ORDER]
+    if unknown or not media:
+        raise MessageRejected("media", f"media must be among {', '.join(pipeline.FALLBACK_ORDER)}")
     if templates.get_template(template_key) is None:
         raise MessageRejected("template_key", f"no template {template_key!r} is registered")
     now = now or datetime.now(UTC)
     async with tenant_scope(tenant_id) as tid:
-        user = await AppUser.objects().where(
-            (AppUser.id == user_id) & (AppUser.dealer == tid)
-        ).first()
-        if user is None:
-            raise MessageRejected("user_id", "no such user at this dealer")
-        full_context = {"user": {"name": user.display_name}, **context}
-        rendered = templates.render(template_key, user.locale, None, full_context)
-        accounts = await credentials.accounts_by_medium()
-        email_accounts = accounts.get("email", [])
-        routes = [pipeline.Route("email", a.channel, user.email) for a in email_accounts] or [
-            pipeline.Route("email", credentials.CONSOLE, user.email)]
-        row = Message(
-            staff_user_id=user.id, purpose="service", template_key=template_key,
-            locale=rendered.locale, subject=rendered.subject, body=rendered.body,
-            html=rendered.html, status="queued", related=dict(related or {}), not_before=now,
-        )
-        await _write(row, routes, now)
-        return message_read(row)
+        contact = await _staff_contact(tid, staff_id, user_id)
+        if contact is None:
+            raise MessageRejected("staff_id" if staff_id else "user_id",
+                                  "no such staff member or user at this dealer")
+        rendered = templates.render(template_key, contact.locale, None,
+                                    {"user": {"name": contact.name}, **context})
+        not_before = pipeline.staff_not_before(
+            now, urgent, "UTC" if urgent else await dealer_time_zone(tid))
+        written = []
+        for routes in pipeline.staff_routes(contact, media,
+                                            await credentials.accounts_by_medium()):
+            row = Message(
+                staff_user_id=contact.user_id, purpose=STAFF_PURPOSE, template_key=template_key,
+                locale=rendered.locale, subject=rendered.subject, body=rendered.body,
+                html=rendered.html, status="queued",
+                reason="" if not_before == now else "quiet hours → deferred",
+                related={**(related or {}), **({"staff_id": str(contact.staff_id)}
+                                               if contact.staff_id else {})},
+                not_before=not_before)
+            written.append(message_read(await _write(row, routes, now)))
+        return written
 
 
 async def list_messages(

@@ -197,15 +197,16 @@ def next_delay(attempts: int, retry_after: float | None) -> float | None:
 
 
 async def _notify_admins(endpoint: WebhookEndpoint) -> None:
-    from dealerhub.channels.messages.service import enqueue_staff_alert
+    from dealerhub.channels.messages.service import enqueue_staff_message
 
     admins = await AppUser.select(AppUser.id).where(
         (AppUser.dealer == endpoint.tenant_id) & (AppUser.role == "dealer_admin")
         & (AppUser.is_active == True)  # noqa: E712
     )
     for admin in admins:
-        await enqueue_staff_alert(endpoint.tenant_id, admin["id"], DISABLED_TEMPLATE, {
-            "url": endpoint.url, "reason": endpoint.disabled_reason})
+        await enqueue_staff_message(endpoint.tenant_id, DISABLED_TEMPLATE, {
+            "url": endpoint.url, "reason": endpoint.disabled_reason}, user_id=admin["id"],
+            media=("email",))
 
 
 async def _disable(endpoint: WebhookEndpoint, reason: str, now: datetime) -> None:

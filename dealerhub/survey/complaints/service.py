@@ -16,6 +16,7 @@ from typing import Any
 
 from dealerhub.channels import service as channels
 from dealerhub.platform import db, events
+from dealerhub.platform.config import get_settings
 from dealerhub.platform.tables import Dealer
 from dealerhub.platform.tenancy import require_tenant, tenant_scope
 from dealerhub.survey.common import TEXT_MAX, each_dealer, invalid, utcnow
@@ -79,18 +80,19 @@ async def _staff_of_kind(kind: str) -> list[Staff]:
 
 async def _notify(kind: str, template: str, row: Complaint, text: str, staff_kinds: tuple[str, ...],
                   now: datetime) -> None:
-    """A portal notification plus an e-mail to every linked staff member of those kinds."""
+    """A portal notification plus an urgent SMS and e-mail to every active staff member of
+    those kinds (the phone of the staff record, the e-mail of its user)."""
     await Alert.insert_in_tenant(Alert(kind=kind, customer_id=row.customer_id,
                                        complaint_id=row.id, invitation_id=row.invitation_id,
                                        text=text[:500], created_at=now))
     tid = require_tenant()
+    context = {"text": text[:300],
+               "complaint_url": f"{get_settings().public_base_url}/complaints/{row.id}"}
     for staff_kind in staff_kinds:
         for member in await _staff_of_kind(staff_kind):
-            if member.user_id is not None:
-                await channels.enqueue_staff_alert(
-                    tid, member.user_id, template,
-                    {"text": text[:300], "complaint_url": f"/complaints/{row.id}"},
-                    related={"complaint_id": str(row.id)}, now=now)
+            await channels.enqueue_staff_message(tid, template, context, staff_id=member.id,
+                                                 urgent=True, now=now,
+                                                 related={"complaint_id": str(row.id)})
 
 
 async def _escalate(row: Complaint, now: datetime) -> None:
