@@ -171,7 +171,7 @@ def assign(cap: Capacity, busy: Busy, need: Need, start: datetime,
         return None, "no technician with the skills is free at that time"
     bay = None
     if not need.mobile:
-        bay, offset = None, tech.id.int + spread * BAY_STRIDE
+        bay, offset = None, cap.home_bay(tech.id) + spread * BAY_STRIDE
         if need.quick:
             bay = _first_free(busy, cap.resources["quick_bay"], work, offset)
         bay = bay or _first_free(busy, cap.resources["bay"], work, offset)
@@ -225,35 +225,40 @@ def search(cap: Capacity, busy: Busy, need: Need, window_start: datetime,
     return found
 
 
-BUSY_SQL = {
-    # One row per resource with its cells as epoch seconds: a busy dealer has thousands of
-    # held cells a day, and decoding them as rows of timestamps dominated a search.
-    "postgres": "select resource_id, array_agg(extract(epoch from slot_start)::bigint) "
-                "as cells from appointment_hold where tenant_id = {} and slot_start >= {} "
-                "and slot_start < {} group by resource_id",
-    "sqlite": "select resource_id, group_concat(cast(strftime('%s', slot_start) as integer)) "
-              "as cells from appointment_hold where tenant_id = {} and slot_start >= {} "
-              "and slot_start < {} group by resource_id",
-}
+# One row per resource with its cells as epoch seconds: a busy dealer has thousands of held
+# cells a day, and decoding them as rows of timestamps dominated a search.
+CELLS_SQL = {"postgres": "array_agg(extract(epoch from slot_start)::bigint)",
+             "sqlite": "group_concat(cast(strftime('%s', slot_start) as integer))"}
+BUSY_SQL = ("select resource_id, {cells} as cells from appointment_hold where tenant_id = {{}} "
+            "and slot_start >= {{}} and slot_start < {{}} group by resource_id")
+
+
+def dialect() -> str:
+    return "postgres" if db.is_postgres() else "sqlite"
+
+
+def db_time(moment: datetime) -> datetime | str:
+    """A timestamp parameter for raw SQL: Piccolo stores SQLite timestamps as text
+    ("2026-11-27 05:30:00+00:00")."""
+    return moment if db.is_postgres() else moment.astimezone(UTC).isoformat(sep=" ")
+
+
+def busy_cells(rows: list[tuple[object, object]]) -> Busy:
+    """(resource, cells) pairs as PostgreSQL (a list) or SQLite (comma-joined) returns them."""
+    return {uuid.UUID(str(resource)): {int(c) for c in (cells.split(",") if isinstance(
+        cells, str) else cells)} for resource, cells in rows}  # type: ignore[attr-defined]
+
+
+def busy_from(start: datetime) -> datetime:
+    """A cell starting up to one cell before `start` still covers it."""
+    return start - timedelta(seconds=HOLD_CELL)
 
 
 async def load_busy(start: datetime, end: datetime) -> Busy:
     """Held cells between two instants, for the dealer of the current scope."""
-    engine = "postgres" if db.is_postgres() else "sqlite"
-    tenant_id = require_tenant()
-    first = start - timedelta(seconds=HOLD_CELL)
-    if engine == "sqlite":
-        rows = await db.fetch(BUSY_SQL[engine], str(tenant_id), _sqlite_time(first),
-                              _sqlite_time(end))
-        return {uuid.UUID(str(row["resource_id"])): {int(c) for c in row["cells"].split(",")}
-                for row in rows}
-    rows = await db.fetch(BUSY_SQL[engine], tenant_id, first, end)
-    return {row["resource_id"]: set(row["cells"]) for row in rows}
-
-
-def _sqlite_time(moment: datetime) -> str:
-    """Piccolo stores SQLite timestamps as text: "2026-11-27 05:30:00+00:00"."""
-    return moment.astimezone(UTC).isoformat(sep=" ")
+    rows = await db.fetch(BUSY_SQL.format(cells=CELLS_SQL[dialect()]), require_tenant(),
+                          db_time(busy_from(start)), db_time(end))
+    return busy_cells([(row["resource_id"], row["cells"]) for row in rows])
 
 
 def busy_span(cap: Capacity, need: Need, start: datetime, end: datetime) -> tuple[datetime,
@@ -279,14 +284,13 @@ class CustomerContext:
 
 
 async def customer_context(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> CustomerContext:
-    """What the customer base knows that a booking needs. Called inside the caller's tenant
-    scope, the customer base's own scopes join that one transaction."""
-    vehicle = await ports.vehicle(tenant_id, vehicle_id)
-    if vehicle is None:
+    """What the customer base knows that a booking needs (one read). Called inside the
+    caller's tenant scope, the customer base's own scope joins that one transaction."""
+    found = await ports.booking_context(tenant_id, vehicle_id)
+    if found is None:
         raise NotFoundError("vehicle_id", "no such vehicle at this dealer")
-    return CustomerContext(vehicle, await ports.declined_work(tenant_id, vehicle_id),
-                           await ports.last_advisor(tenant_id, vehicle.customer_id),
-                           await ports.advisors(tenant_id))
+    return CustomerContext(found.vehicle, found.declined_work, found.last_advisor,
+                           found.advisors)
 
 
 @dataclass(frozen=True)
@@ -310,22 +314,32 @@ def pickup_terms(cap: Capacity, rework: bool, point: tuple[float, float] | None)
     return Pickup(rework or (distance is not None and distance <= cap.free_pickup_km), distance)
 
 
-async def choose_advisor(context: CustomerContext, day_start: datetime,
-                         day_end: datetime) -> uuid.UUID | None:
-    """The customer's previous advisor ("dedicated reception"), else the least-booked one."""
+def least_booked(context: CustomerContext, booked: list[uuid.UUID]) -> uuid.UUID | None:
+    """The customer's previous advisor ("dedicated reception"), else the active advisor
+    with the fewest of `booked` (the advisors of the day's appointments)."""
     active = {advisor.id for advisor in context.advisors}
     if context.previous_advisor is not None and (not active or context.previous_advisor in active):
         return context.previous_advisor
     if not active:
         return None
-    rows = await Appointment.select_in_tenant(Appointment.advisor_staff_id).where(
-        (Appointment.starts_at >= day_start) & (Appointment.starts_at < day_end)
-        & (Appointment.status != "cancelled"))
     load = {advisor: 0 for advisor in active}
-    for row in rows:
-        if row["advisor_staff_id"] in load:
-            load[row["advisor_staff_id"]] += 1
+    for advisor in booked:
+        if advisor in load:
+            load[advisor] += 1
     return min(sorted(load, key=str), key=lambda advisor: load[advisor])
+
+
+async def choose_advisor(context: CustomerContext, day_start: datetime,
+                         day_end: datetime) -> uuid.UUID | None:
+    """`least_booked`, reading the day's appointments only when the load decides."""
+    active = {advisor.id for advisor in context.advisors}
+    booked: list[uuid.UUID] = []
+    if active and context.previous_advisor not in active:
+        rows = await Appointment.select_in_tenant(Appointment.advisor_staff_id).where(
+            (Appointment.starts_at >= day_start) & (Appointment.starts_at < day_end)
+            & (Appointment.status != "cancelled"))
+        booked = [row["advisor_staff_id"] for row in rows]
+    return least_booked(context, booked)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ check; on SQLite the IMMEDIATE write transaction already serialises them.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,17 +23,24 @@ import msgspec
 from dealerhub.platform import db, events
 from dealerhub.platform.appointments import _ports as ports
 from dealerhub.platform.appointments._availability import (
+    BUSY_SQL,
+    CELLS_SQL,
     Assignment,
     Availability,
+    Busy,
     Need,
     NotFoundError,
     assign,
     aware,
+    busy_cells,
+    busy_from,
     busy_span,
-    choose_advisor,
     customer_context,
+    db_time,
+    dialect,
     earliest_start,
     find_slots,
+    least_booked,
     load_busy,
     need_for,
     pickup_point,
@@ -44,15 +52,20 @@ from dealerhub.platform.appointments._capacity import (
     capacity,
     load_capacity,
 )
-from dealerhub.platform.appointments._reminders import cancel_reminders, schedule_reminders
+from dealerhub.platform.appointments._reminders import (
+    cancel_reminders,
+    reminder_rows,
+    schedule_reminders,
+)
 from dealerhub.platform.appointments.schemas import (
     AppointmentCreate,
     AppointmentRead,
     AvailabilityQuery,
     appointment_read,
 )
-from dealerhub.platform.appointments.tables import Appointment, Hold, IdempotencyKey
-from dealerhub.platform.tenancy import require_tenant, tenant_scope
+from dealerhub.platform.appointments.tables import Appointment, Hold, IdempotencyKey, Reminder
+from dealerhub.platform.tables import EventOutbox
+from dealerhub.platform.tenancy import insert_rows, require_tenant, tenant_scope
 
 NEXT_STATUS = {"booked": {"arrived", "no_show"}, "arrived": {"in_service"},
                "in_service": {"ready"}, "ready": {"delivered"}}
@@ -120,37 +133,25 @@ def check_start(cap: Capacity, starts_at: datetime, need: Need, now: datetime) -
         raise problem
 
 
-HOLDS_SQL = (
-    "insert into appointment_hold (id, tenant_id, appointment_id, resource_id, slot_start) "
-    "select gen_random_uuid(), {}, {}, resource, to_timestamp(cell) "
-    "from unnest({}::uuid[], {}::bigint[]) as held(resource, cell)"
-)
-
-
-async def _hold(cap: Capacity, appointment_id: uuid.UUID, assignment: Assignment) -> None:
-    """One row per (resource, cell); on PostgreSQL a single set-based insert."""
-    held = assignment.holds(cap)
-    if db.is_postgres():
-        await db.fetch(HOLDS_SQL, require_tenant(), appointment_id,
-                       [resource for resource, _ in held], [cell for _, cell in held])
-        return
-    await Hold.insert_in_tenant(*[
-        Hold(appointment_id=appointment_id, resource_id=resource,
-             slot_start=datetime.fromtimestamp(cell, UTC)) for resource, cell in held])
+def hold_rows(cap: Capacity, appointment_id: uuid.UUID,
+              assignment: Assignment) -> list[dict[str, Any]]:
+    """One row per (resource, cell) the assignment occupies (rows for `insert_rows`)."""
+    return [{"id": uuid.uuid4(), "appointment_id": appointment_id, "resource_id": resource,
+             "slot_start": datetime.fromtimestamp(cell, UTC)}
+            for resource, cell in assignment.holds(cap)]
 
 
 async def _release(appointment_id: uuid.UUID) -> None:
     await Hold.delete_in_tenant().where(Hold.appointment_id == appointment_id)
 
 
-async def _assignment(cap: Capacity, need: Need, starts_at: datetime,
-                      technician_id: uuid.UUID | None, attempt: int = 0) -> Assignment:
+def _assignment(cap: Capacity, need: Need, starts_at: datetime, busy: Busy,
+                technician_id: uuid.UUID | None, attempt: int = 0) -> Assignment:
     technicians = cap.technicians
     if technician_id is not None:
         technicians = [t for t in cap.technicians if t.id == technician_id]
         if not technicians:
             raise NotFoundError("technician_id", "no such technician at this dealer")
-    busy = await load_busy(*busy_span(cap, need, starts_at, starts_at))
     found, reason = assign(cap, busy, need, starts_at, technicians, spread=attempt)
     if found is None:
         raise SlotTaken(reason)
@@ -167,16 +168,18 @@ def _fingerprint(data: AppointmentCreate, channel: str) -> str:
     return hashlib.sha256(channel.encode() + msgspec.json.encode(data)).hexdigest()
 
 
+def _replayed(seen: dict[str, Any], fingerprint: str) -> Booking:
+    if seen["request_hash"] != fingerprint:
+        raise CapacityError("Idempotency-Key", "was already used for a different booking")
+    return Booking(msgspec.convert(seen["response"], AppointmentRead), replayed=True)
+
+
 async def _replay(tenant_id: uuid.UUID, key: str, fingerprint: str) -> Booking | None:
     async with tenant_scope(tenant_id, write=False):
         seen = await IdempotencyKey.select_in_tenant(
             IdempotencyKey.request_hash, IdempotencyKey.response,
         ).where(IdempotencyKey.key == key).output(load_json=True).first()
-    if seen is None:
-        return None
-    if seen["request_hash"] != fingerprint:
-        raise CapacityError("Idempotency-Key", "was already used for a different booking")
-    return Booking(msgspec.convert(seen["response"], AppointmentRead), replayed=True)
+    return None if seen is None else _replayed(seen, fingerprint)
 
 
 async def _retrying(write: Callable[[int], Awaitable[T]],
@@ -201,13 +204,11 @@ async def book(tenant_id: uuid.UUID, data: AppointmentCreate, *, channel: str, a
         raise CapacityError("channel", f"unknown booking channel {channel!r}")
     now = now or datetime.now(UTC)
     fingerprint = _fingerprint(data, channel)
-    if idempotency_key and (replay := await _replay(tenant_id, idempotency_key, fingerprint)):
-        return replay
 
     async def write(attempt: int) -> Booking:
-        return Booking(await _write_booking(
+        return await _write_booking(
             tenant_id, data, channel=channel, actor=actor, idempotency_key=idempotency_key,
-            fingerprint=fingerprint, now=now, attempt=attempt), replayed=False)
+            fingerprint=fingerprint, now=now, attempt=attempt)
 
     async def replay() -> Booking | None:
         """A concurrent request with the same key won: answer with its result."""
@@ -216,26 +217,77 @@ async def book(tenant_id: uuid.UUID, data: AppointmentCreate, *, channel: str, a
     return await _retrying(write, replay)
 
 
+# What a booking reads of its own tables, in one statement: the first result of its
+# idempotency key, the held cells around the start, and the advisors of that day's
+# appointments (for the least-booked advisor). Dialect pieces as in `_availability`.
+STATE_SQL = (
+    "select (select {obj}('request_hash', request_hash, 'response', {response}) "
+    "from appointment_idempotency where tenant_id = {{}} and key = {{}}) as replay, "
+    "(select {agg}({arr}(resource_id, cells)) from (" + BUSY_SQL + ") busy) as busy, "
+    "(select {agg}(advisor_staff_id) from appointment where tenant_id = {{}} "
+    "and starts_at >= {{}} and starts_at < {{}} and status <> 'cancelled' "
+    "and advisor_staff_id is not null) as advisors"
+)
+STATE_DIALECT = {
+    "postgres": {"obj": "json_build_object", "agg": "json_agg", "arr": "json_build_array",
+                 "response": "response", "cells": CELLS_SQL["postgres"]},
+    "sqlite": {"obj": "json_object", "agg": "json_group_array", "arr": "json_array",
+               "response": "json(response)", "cells": CELLS_SQL["sqlite"]},
+}
+
+
+@dataclass(frozen=True)
+class BookingState:
+    replay: dict[str, Any] | None
+    busy: Busy
+    day_advisors: list[uuid.UUID]
+
+
+async def _booking_state(cap: Capacity, need: Need, starts_at: datetime,
+                         idempotency_key: str | None) -> BookingState:
+    tenant_id = require_tenant()
+    busy_start, busy_end = busy_span(cap, need, starts_at, starts_at)
+    day_start, day_end = cap.day_bounds(starts_at)
+    (row,) = await db.fetch(
+        STATE_SQL.format(**STATE_DIALECT[dialect()]), tenant_id, idempotency_key, tenant_id,
+        db_time(busy_from(busy_start)), db_time(busy_end), tenant_id, db_time(day_start),
+        db_time(day_end))
+    return BookingState(
+        replay=loaded(row["replay"]),
+        busy=busy_cells([tuple(pair) for pair in loaded(row["busy"]) or []]),
+        day_advisors=[uuid.UUID(advisor) for advisor in loaded(row["advisors"]) or []])
+
+
+def loaded(value: Any) -> Any:
+    """A JSON expression's value: both drivers return it as text."""
+    return None if value is None else json.loads(value)
+
+
 async def _write_booking(tenant_id: uuid.UUID, data: AppointmentCreate, *, channel: str,
-                         actor: str,
-                         idempotency_key: str | None, fingerprint: str, now: datetime,
-                         attempt: int) -> AppointmentRead:
-    """The booking transaction: fresh capacity check, appointment, holds, reminders, event."""
+                         actor: str, idempotency_key: str | None, fingerprint: str,
+                         now: datetime, attempt: int) -> Booking:
+    """The booking transaction: one read of the booking's own state (a replayed key answers
+    at once), one of the customer base, then the appointment, its holds, reminders, event
+    and idempotency key as one statement. A hold another booking took first is a unique
+    violation: the caller retries on fresh data."""
     intake = msgspec.to_builtins(data.intake)
     point = pickup_point(data.intake.pickup_latitude, data.intake.pickup_longitude)
     async with tenant_scope(tenant_id):
-        context = await customer_context(tenant_id, data.vehicle_id)
         cap = await load_capacity(tenant_id)
         need = need_for(cap, data.job_codes, data.intake.problem, mobile=data.mobile,
                         loaner=data.loaner, pickup=data.pickup)
         starts_at = aware(data.starts_at, cap)
+        state = await _booking_state(cap, need, starts_at, idempotency_key)
+        if state.replay is not None:
+            return _replayed(state.replay, fingerprint)
+        context = await customer_context(tenant_id, data.vehicle_id)
         check_start(cap, starts_at, need, now)
-        found = await _assignment(cap, need, starts_at, data.technician_id, attempt)
+        found = _assignment(cap, need, starts_at, state.busy, data.technician_id, attempt)
         pickup = pickup_terms(cap, data.rework, point)
         row = Appointment(
             customer_id=context.vehicle.customer_id, vehicle_id=data.vehicle_id,
             advisor_staff_id=data.advisor_staff_id
-            or await choose_advisor(context, *cap.day_bounds(starts_at)),
+            or least_booked(context, state.day_advisors),
             technician_id=found.technician_id, bay_id=found.bay_id,
             loaner_id=found.loaner_id, driver_id=found.driver_id,
             starts_at=found.starts_at, ends_at=found.ends_at, status="booked",
@@ -251,16 +303,16 @@ async def _write_booking(tenant_id: uuid.UUID, data: AppointmentCreate, *, chann
             if data.first_response_at else now,
             booked_at=now,
         )
-        await Appointment.insert_in_tenant(row)
-        await _hold(cap, row.id, found)
-        await schedule_reminders(row.id, row.starts_at, now, replace=False)
-        await events.emit("appointment.booked", event_payload(row))
         result = appointment_read(row)
-        if idempotency_key:
-            await IdempotencyKey.insert_in_tenant(IdempotencyKey(
-                key=idempotency_key, request_hash=fingerprint, appointment_id=row.id,
-                response=msgspec.to_builtins(result)))
-    return result
+        key = [{"id": uuid.uuid4(), "key": idempotency_key, "request_hash": fingerprint,
+                "appointment_id": row.id, "response": msgspec.to_builtins(result),
+                "created_at": now}] if idempotency_key else []
+        await insert_rows(
+            (Appointment, [row.to_dict()]), (Hold, hold_rows(cap, row.id, found)),
+            (Reminder, reminder_rows(row.id, row.starts_at, now)),
+            (EventOutbox, [events.outbox_values("appointment.booked", event_payload(row))]),
+            (IdempotencyKey, key))
+    return Booking(result, replayed=False)
 
 
 async def reschedule(tenant_id: uuid.UUID, appointment_id: uuid.UUID, starts_at: datetime, *,
@@ -287,8 +339,9 @@ async def _move(tenant_id: uuid.UUID, appointment_id: uuid.UUID, starts_at: date
         check_start(cap, new_start, need, now)
         previous = row.starts_at
         await _release(row.id)
-        found = await _assignment(cap, need, new_start, None, attempt)
-        await _hold(cap, row.id, found)
+        busy = await load_busy(*busy_span(cap, need, new_start, new_start))
+        found = _assignment(cap, need, new_start, busy, None, attempt)
+        await insert_rows((Hold, hold_rows(cap, row.id, found)))
         await Appointment.update_in_tenant({
             Appointment.starts_at: found.starts_at, Appointment.ends_at: found.ends_at,
             Appointment.technician_id: found.technician_id, Appointment.bay_id: found.bay_id,

@@ -7,6 +7,7 @@ are the only places where local and UTC meet.
 
 from __future__ import annotations
 
+import asyncio
 import time as time_module
 import uuid
 from dataclasses import dataclass, field
@@ -101,6 +102,13 @@ class Capacity:
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.zone)
 
+    def home_bay(self, technician_id: uuid.UUID) -> int:
+        """Where a technician's round of bays starts: their place in the (name-ordered)
+        list, so with no more technicians than bays, concurrent bookings for different
+        technicians reach for different bays and do not collide on a hold."""
+        return next((number for number, tech in enumerate(self.technicians)
+                     if tech.id == technician_id), 0)
+
     def at(self, day: date, wall: time) -> datetime | None:
         """The UTC instant of a local wall time, or None inside a daylight-saving gap."""
         local = datetime.combine(day, wall, tzinfo=self.zone)
@@ -146,12 +154,15 @@ def _job(row: dict[str, Any]) -> Job:
 # Capacity changes rarely and every search and booking needs it: keep each dealer's snapshot
 # for a few seconds. Writes in this process drop it at once; another process sees a change
 # within CACHE_SECONDS. Double booking stays impossible either way (holds are unique).
+# Concurrent misses share one read (a burst of bookings would otherwise all read at once).
 CACHE_SECONDS = 10.0
 _cache: dict[uuid.UUID, tuple[float, Capacity]] = {}
+_reading: dict[uuid.UUID, asyncio.Future[Capacity]] = {}
 
 
 def forget_capacity(tenant_id: uuid.UUID) -> None:
     _cache.pop(tenant_id, None)
+    _reading.pop(tenant_id, None)
 
 
 async def load_capacity(tenant_id: uuid.UUID) -> Capacity:
@@ -159,8 +170,25 @@ async def load_capacity(tenant_id: uuid.UUID) -> Capacity:
     cached = _cache.get(tenant_id)
     if cached is not None and cached[0] > time_module.monotonic():
         return cached[1]
-    snapshot = await _read_capacity(tenant_id)
-    _cache[tenant_id] = (time_module.monotonic() + CACHE_SECONDS, snapshot)
+    pending = _reading.get(tenant_id)
+    if pending is not None and pending.get_loop() is asyncio.get_running_loop():
+        return await asyncio.shield(pending)
+    pending = _reading[tenant_id] = asyncio.get_running_loop().create_future()
+    try:
+        snapshot = await _read_capacity(tenant_id)
+    except BaseException as error:
+        if _reading.get(tenant_id) is pending:
+            del _reading[tenant_id]
+        if isinstance(error, Exception):
+            pending.set_exception(error)
+            pending.exception()  # retrieved: the waiters get it, no "never retrieved" warning
+        else:
+            pending.cancel()
+        raise
+    if _reading.get(tenant_id) is pending:  # not forgotten by a write meanwhile
+        del _reading[tenant_id]
+        _cache[tenant_id] = (time_module.monotonic() + CACHE_SECONDS, snapshot)
+    pending.set_result(snapshot)
     return snapshot
 
 

@@ -75,20 +75,32 @@ async def sample_vehicles(tenant_id: uuid.UUID, count: int) -> list[VehicleFacts
     return picked
 
 
-async def declined_work(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Declined lines as JSON-ready dicts (they are stored on the appointment as offered)."""
-    return [msgspec.to_builtins(dataclasses.asdict(item))
-            for item in await repair_orders.declined_work(tenant_id, vehicle_id)]
-
-
-async def last_advisor(tenant_id: uuid.UUID, customer_id: uuid.UUID) -> uuid.UUID | None:
-    return await repair_orders.last_advisor(tenant_id, customer_id)
-
-
 @dataclasses.dataclass(frozen=True)
 class Advisor:
     id: uuid.UUID
     name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class BookingContext:
+    vehicle: VehicleFacts
+    declined_work: list[dict[str, Any]]  # JSON-ready: stored on the appointment as offered
+    last_advisor: uuid.UUID | None
+    advisors: list[Advisor]
+
+
+async def booking_context(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> BookingContext | None:
+    """Everything a booking or a slot search needs from the customer base, in one read."""
+    found = await repair_orders.booking_facts(tenant_id, vehicle_id)
+    if found is None:
+        return None
+    row = found.vehicle
+    return BookingContext(
+        VehicleFacts(id=vehicle_id, customer_id=row["customer_id"], vin=row["vin"],
+                     plate=row["plate"] or "", model_code=row["model_code"] or "",
+                     purchase_date=row["purchase_date"], open_recalls=row["open_recalls"]),
+        [msgspec.to_builtins(dataclasses.asdict(item)) for item in found.declined_work],
+        found.last_advisor, [Advisor(*advisor) for advisor in found.advisors])
 
 
 async def advisors(tenant_id: uuid.UUID) -> list[Advisor]:

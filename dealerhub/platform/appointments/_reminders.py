@@ -14,7 +14,7 @@ from dealerhub.platform.appointments._links import manage_path
 from dealerhub.platform.appointments.tables import Appointment, Reminder, ServiceJob, Task
 from dealerhub.platform.config import get_settings
 from dealerhub.platform.tables import Dealer
-from dealerhub.platform.tenancy import tenant_scope
+from dealerhub.platform.tenancy import insert_rows, tenant_scope
 
 log = logging.getLogger(__name__)
 REMINDERS = (("72h", timedelta(hours=72)), ("24h", timedelta(hours=24)))
@@ -39,21 +39,21 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
-def reminder_rows(appointment_id: uuid.UUID, starts_at: datetime, now: datetime) -> list[Reminder]:
-    """The reminders still ahead of `now`; one already past is not sent late."""
-    return [Reminder(appointment_id=appointment_id, kind=kind, due_at=starts_at - before)
+def reminder_rows(appointment_id: uuid.UUID, starts_at: datetime,
+                  now: datetime) -> list[dict[str, Any]]:
+    """The reminders still ahead of `now` (rows for `insert_rows`); one already past is
+    not sent late."""
+    return [{"id": uuid.uuid4(), "appointment_id": appointment_id, "kind": kind,
+             "due_at": starts_at - before, "status": "pending", "sent_at": None,
+             "message_ref": ""}
             for kind, before in REMINDERS if starts_at - before > now]
 
 
 async def schedule_reminders(appointment_id: uuid.UUID, starts_at: datetime,
-                             now: datetime, *, replace: bool = True) -> None:
-    """Write the appointment's reminders, replacing pending ones (inside the caller's
-    scope); a new appointment has none to replace."""
-    if replace:
-        await cancel_reminders(appointment_id)
-    rows = reminder_rows(appointment_id, starts_at, now)
-    if rows:
-        await Reminder.insert_in_tenant(*rows)
+                             now: datetime) -> None:
+    """Replace the appointment's pending reminders (inside the caller's scope)."""
+    await cancel_reminders(appointment_id)
+    await insert_rows((Reminder, reminder_rows(appointment_id, starts_at, now)))
 
 
 async def cancel_reminders(appointment_id: uuid.UUID) -> None:

@@ -3,16 +3,17 @@ declined, and the visit history that loyalty and maintenance prediction read."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
-from dealerhub.platform import events
-from dealerhub.platform.tenancy import tenant_scope
+from dealerhub.platform import db, events
+from dealerhub.platform.tenancy import require_tenant, tenant_scope
 from dealerhub.tenants.bulk import loaded
 from dealerhub.tenants.customers.facts import refresh_customer_facts
 from dealerhub.tenants.customers.timeline import TimelineEntry, register_timeline_source
@@ -211,6 +212,72 @@ async def last_advisor(tenant_id: uuid.UUID, customer_id: uuid.UUID) -> uuid.UUI
             RepairOrder.customer_id == customer_id, RepairOrder.advisor_staff_id.is_not_null(),
         ).order_by(RepairOrder.opened_at, ascending=False).first()
     return row["advisor_staff_id"] if row else None
+
+
+@dataclasses.dataclass(frozen=True)
+class BookingFacts:
+    """What booking a visit needs from the customer base, read in one statement."""
+
+    vehicle: Mapping[str, Any]  # customer_id, vin, plate, model_code, purchase_date, open_recalls
+    declined_work: list[DeclinedWork]
+    last_advisor: uuid.UUID | None
+    advisors: list[tuple[uuid.UUID, str]]  # active service advisors (id, name)
+
+
+# The booking hot path: vehicle, declined lines, the customer's last advisor and the active
+# advisors in one round trip instead of five. `{agg}`/`{obj}` name the dialect's JSON
+# functions (json_agg/json_build_object on PostgreSQL, json_group_array/json_object on SQLite).
+BOOKING_FACTS_SQL = """
+select v.id, v.customer_id, v.vin, v.plate, v.model_code, v.purchase_date, v.open_recalls,
+  (select o.advisor_staff_id from repair_order o where o.tenant_id = v.tenant_id
+     and o.customer_id = v.customer_id and o.advisor_staff_id is not null
+     order by o.opened_at desc limit 1) as last_advisor,
+  (select coalesce({agg}({obj}('line_id', l.id, 'repair_order_id', l.repair_order_id,
+     'operation_code', l.operation_code, 'description', l.description,
+     'estimate', cast(l.amount as text), 'declined_at', coalesce(o.closed_at, o.opened_at),
+     'followed_up_at', l.followed_up_at)), '[]')
+   from repair_order_line l join repair_order o
+     on o.tenant_id = l.tenant_id and o.id = l.repair_order_id
+   where l.tenant_id = v.tenant_id and l.vehicle_id = v.id and l.status = 'declined'
+  ) as declined,
+  (select coalesce({agg}({obj}('id', s.id, 'name', s.name)), '[]') from staff s
+   where s.tenant_id = v.tenant_id and s.kind = 'service_advisor' and s.active) as advisors
+from vehicle v where v.tenant_id = {{}} and v.id = {{}}
+"""
+JSON_FUNCTIONS = {"postgres": {"agg": "json_agg", "obj": "json_build_object"},
+                  "sqlite": {"agg": "json_group_array", "obj": "json_object"}}
+
+
+def _moment(value: str | None) -> datetime | None:
+    return None if value is None else _utc(datetime.fromisoformat(value))
+
+
+async def booking_facts(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> BookingFacts | None:
+    """The vehicle (None if not this dealer's), its declined work newest first, the
+    customer's last advisor and the active advisors (by name)."""
+    sql = BOOKING_FACTS_SQL.format(**JSON_FUNCTIONS["postgres" if db.is_postgres() else "sqlite"])
+    async with tenant_scope(tenant_id, write=False):
+        rows = await db.fetch(sql, require_tenant(), vehicle_id)
+    if not rows:
+        return None
+    row = rows[0]
+    declined = [DeclinedWork(
+        line_id=uuid.UUID(line["line_id"]), repair_order_id=uuid.UUID(line["repair_order_id"]),
+        vehicle_id=vehicle_id, operation_code=line["operation_code"],
+        description=line["description"], estimate=Decimal(line["estimate"]),
+        declined_at=_moment(line["declined_at"]),  # type: ignore[arg-type]
+        followed_up_at=_moment(line["followed_up_at"]),
+    ) for line in loaded(row["declined"], [])]
+    advisors = [(uuid.UUID(a["id"]), a["name"]) for a in loaded(row["advisors"], [])]
+    last, purchase = row["last_advisor"], row["purchase_date"]
+    vehicle = {"customer_id": uuid.UUID(str(row["customer_id"])), "vin": row["vin"],
+               "plate": row["plate"], "model_code": row["model_code"],
+               "purchase_date": date.fromisoformat(purchase) if isinstance(purchase, str)
+               else purchase, "open_recalls": list(loaded(row["open_recalls"], []))}
+    return BookingFacts(
+        vehicle=vehicle, declined_work=sorted(declined, key=lambda w: w.declined_at, reverse=True),
+        last_advisor=None if last is None else uuid.UUID(str(last)),
+        advisors=sorted(advisors, key=lambda a: a[1]))
 
 
 async def visit_timeline(tenant_id: uuid.UUID, customer_id: uuid.UUID,
