@@ -1,0 +1,227 @@
+"""The running app the load and soak benchmarks drive, as it is deployed: `dealerhub serve`
+processes, `dealerhub worker` and `dealerhub scheduler` on a fresh PostgreSQL database
+with the demo data and a private redis-server, channels pointed at a local Twilio
+stand-in. Also the client side: aiohttp sending `Call`s, and /proc readings of the
+processes' CPU time and resident memory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import httpx
+import redis
+
+from bench._load_setup import DealerPlan
+from bench._workload import Call, Reply, Workload, open_loop
+from bench.common import ROOT, BenchDatabase, cpu_seconds, free_port, postgres_database
+from dealerhub.demo import DEMO_PASSWORD
+from tests.support.processes import PrivateRedis, WorkerProcess
+from tests.support.twilio_standin import TwilioStandIn
+
+NAMESPACE = "bench-load"
+API_PROCESSES = 2  # one per core
+WORKER_PROCESSES, WORKER_THREADS = 1, 4  # `dealerhub worker`'s default threads
+POOL_SIZE = 8  # connections per process: the shared server allows 100 for 8 engineers
+QUIET_TIMEOUT = 600
+
+
+@dataclass
+class Stack:
+    database: BenchDatabase
+    redis: PrivateRedis
+    standin: TwilioStandIn
+    twilio: dict[str, str]
+    env: dict[str, str]
+    bases: list[str] = field(default_factory=list)
+    api: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    worker: WorkerProcess | None = None
+    scheduler: subprocess.Popen[bytes] | None = None
+    plans: list[DealerPlan] = field(default_factory=list)
+
+    def workload(self, seed: int = 10) -> Workload:
+        return Workload(self.plans, DEMO_PASSWORD, self.bases[0], self.twilio["auth_token"],
+                        seed)
+
+    def processes(self) -> dict[str, list[int]]:
+        """Process ids by role; the worker's forked children are read from /proc."""
+        worker = self.worker.process.pid if self.worker and self.worker.process else None
+        return {"api": [p.pid for p in self.api],
+                "worker": descendants(worker) if worker else [],
+                "scheduler": [self.scheduler.pid] if self.scheduler else []}
+
+    def api_cpu_seconds(self) -> float:
+        return sum(cpu_seconds(p.pid) for p in self.api)
+
+
+def descendants(pid: int) -> list[int]:
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            queue += [int(child) for child in task.read_text().split()]
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _run_setup(command: str, env: dict[str, str], argument: dict) -> list[DealerPlan]:
+    completed = subprocess.run([sys.executable, "-m", "bench._load_setup", command],
+                               input=json.dumps(argument), env=env, cwd=ROOT, check=True,
+                               capture_output=True, text=True)
+    return [DealerPlan(**p) for p in json.loads(completed.stdout.strip().splitlines()[-1])]
+
+
+def _wait_http(base: str, process: subprocess.Popen[bytes], seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"dealerhub serve at {base} did not start")
+        time.sleep(0.3)
+
+
+BACKLOG_SQL = """
+select (select count(*) from event_outbox where published_at is null)
+     + (select count(*) from channel_outbox where done_at is null and due_at <= now())
+"""
+
+
+async def wait_quiet(stack: Stack) -> float:
+    """Until the relay and the worker have caught up (the demo seed leaves a backlog of
+    events; a step leaves jobs behind): no event unrelayed, no message unsent, no job
+    queued or running. Returns the seconds it took."""
+    started = time.monotonic()
+    client = redis.Redis.from_url(stack.redis.url)
+    connection = await asyncpg.connect(stack.database.owner_dsn)
+    try:
+        while time.monotonic() - started < QUIET_TIMEOUT:
+            jobs = sum(client.hlen(key) for key in client.scan_iter(f"{NAMESPACE}:*.msgs"))
+            if jobs == 0 and await connection.fetchval(BACKLOG_SQL) == 0:
+                return time.monotonic() - started
+            await asyncio.sleep(1.0)
+    finally:
+        await connection.close()
+    raise RuntimeError(f"the worker did not catch up in {QUIET_TIMEOUT} s")
+
+
+def _spawn(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "dealerhub.cli", *args],
+                            env={**os.environ, **env}, cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def running_stack(customers_per_dealer: int, invitations: int,
+                  messages: int) -> Iterator[Stack]:
+    """Seed, prepare, start every process, wait for the seed's backlog to be worked off.
+    `invitations` and `messages` are per demo dealer."""
+    private = PrivateRedis().start()
+    standin = TwilioStandIn().start()
+    sid, token = standin.add_account()
+    twilio = {"account_sid": sid, "auth_token": token, "from_number": "+8610690000",
+              "api_base_url": standin.url}
+    try:
+        with postgres_database("load") as database:
+            ports = [free_port() for _ in range(API_PROCESSES)]
+            env = database.env(
+                DATABASE_URL=f"{database.app_dsn}?pool_size={POOL_SIZE}",
+                REDIS_URL=private.url, DEALERHUB_REDIS_NAMESPACE=NAMESPACE,
+                PUBLIC_BASE_URL=f"http://127.0.0.1:{ports[0]}", HOST="127.0.0.1")
+            stack = Stack(database, private, standin, twilio, env)
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "dealerhub.cli", "seed-demo",
+                            "--customers-per-dealer", str(customers_per_dealer)],
+                           env=database.env(), cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            stack.plans = _run_setup("prepare", env, {
+                "demo_logins": True, "logins": {}, "twilio": twilio,
+                "invitations": invitations, "messages": messages})
+            print(f"demo data ({customers_per_dealer} customers per dealer) and the plan "
+                  f"ready in {time.perf_counter() - started:.0f} s", flush=True)
+            try:
+                stack.worker = WorkerProcess(env, WORKER_PROCESSES, WORKER_THREADS)
+                stack.worker.args[3:4] = ["dealerhub.cli", "worker"]
+                stack.worker.start()
+                stack.scheduler = _spawn(env, "scheduler")
+                for port in ports:
+                    stack.api.append(_spawn({**env, "PORT": str(port)}, "serve"))
+                    stack.bases.append(f"http://127.0.0.1:{port}")
+                for base, process in zip(stack.bases, stack.api, strict=True):
+                    _wait_http(base, process)
+                stack.worker.wait_ready(private.url, NAMESPACE, WORKER_PROCESSES, timeout=180)
+                backlog = asyncio.run(wait_quiet(stack))
+                print(f"worked off the seed's backlog in {backlog:.0f} s", flush=True)
+                stack.plans = _run_setup("sent", env, {"plans": [asdict(p)
+                                                                 for p in stack.plans]})
+                if not all(p.callbacks for p in stack.plans):
+                    raise RuntimeError("some dealers have no sent SMS to call back about")
+                yield stack
+            finally:
+                for process in stack.api:
+                    _stop(process)
+                _stop(stack.scheduler)
+                if stack.worker is not None:
+                    stack.worker.stop()
+    finally:
+        standin.stop()
+        private.stop()
+
+
+@contextlib.asynccontextmanager
+async def signed_in(stack: Stack, warm_up_seconds: float = 5) -> AsyncIterator[tuple]:
+    """The workload with every dealer's portal session, its `Send`, after a short warm-up
+    at a low rate (first requests fill caches and connection pools)."""
+    workload = stack.workload()
+    async with aiohttp_sender(stack.bases) as send:
+        await workload.sign_in(send)
+        await open_loop(workload, send, 5, warm_up_seconds)
+        await wait_quiet(stack)
+        yield workload, send
+
+
+@contextlib.asynccontextmanager
+async def aiohttp_sender(bases: list[str]) -> AsyncIterator:
+    """A `Send` over one keep-alive pool, round-robin over the API processes (the job of
+    the load balancer in front of them); no cookie jar: each call carries its own."""
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    turn = iter(range(1 << 62))
+    async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                     auto_decompress=False) as session:
+
+        async def send(call: Call) -> Reply:
+            base = bases[next(turn) % len(bases)]
+            async with session.request(call.method, base + call.path, headers=call.headers,
+                                       data=call.body or None, allow_redirects=False) as reply:
+                await reply.read()
+                return Reply(reply.status, reply.headers.getall("Set-Cookie", []))
+
+        yield send
