@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -60,8 +61,25 @@ class Stack:
                 "worker": descendants(worker) if worker else [],
                 "scheduler": [self.scheduler.pid] if self.scheduler else []}
 
-    def api_cpu_seconds(self) -> float:
-        return sum(cpu_seconds(p.pid) for p in self.api)
+    async def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by role, PostgreSQL's backends for this database included
+        (what a request costs, whoever else shares the machine)."""
+        connection = await asyncpg.connect(self.database.owner_dsn)
+        try:
+            backends = [r["pid"] for r in await connection.fetch(
+                "select pid from pg_stat_activity where datname = $1 "
+                "and usename <> current_user", self.database.name)]  # the app's, not ours
+        finally:
+            await connection.close()
+        roles = {**self.processes(), "postgres": backends}
+        return {role: sum(_cpu_or_zero(pid) for pid in pids) for role, pids in roles.items()}
+
+
+def _cpu_or_zero(pid: int) -> float:
+    try:
+        return cpu_seconds(pid)
+    except (FileNotFoundError, ProcessLookupError):  # a backend or child that just ended
+        return 0.0
 
 
 def descendants(pid: int) -> list[int]:
@@ -145,6 +163,7 @@ def running_stack(customers_per_dealer: int, invitations: int,
                   messages: int) -> Iterator[Stack]:
     """Seed, prepare, start every process, wait for the seed's backlog to be worked off.
     `invitations` and `messages` are per demo dealer."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on `timeout` too
     private = PrivateRedis().start()
     standin = TwilioStandIn().start()
     sid, token = standin.add_account()
@@ -169,7 +188,7 @@ def running_stack(customers_per_dealer: int, invitations: int,
                   f"ready in {time.perf_counter() - started:.0f} s", flush=True)
             try:
                 stack.worker = WorkerProcess(env, WORKER_PROCESSES, WORKER_THREADS)
-                stack.worker.args[3:4] = ["dealerhub.cli", "worker"]
+                stack.worker.args[2:4] = ["dealerhub.cli", "worker"]
                 stack.worker.start()
                 stack.scheduler = _spawn(env, "scheduler")
                 for port in ports:

@@ -15,11 +15,10 @@ import asyncio
 import itertools
 import json
 import random
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -100,7 +99,7 @@ class Workload:
         self.bookings = 0
         self.callbacks = itertools.cycle(
             [(p, i) for i in range(max(len(p.callbacks) for p in plans)) for p in plans
-             if i < len(p.callbacks)] * 2)
+             if i < len(p.callbacks)])
 
     async def sign_in(self, send: Send) -> None:
         """One portal session per dealer through the real login form (CSRF included)."""
@@ -190,10 +189,6 @@ class Workload:
                     urlencode(params).encode())
 
 
-def calls_needed(rate: float, seconds: float) -> int:
-    return int(rate * seconds)
-
-
 @dataclass
 class KindStats:
     latencies_ms: list[float] = field(default_factory=list)
@@ -214,7 +209,7 @@ class StepResult:
     seconds: float
     elapsed: float
     kinds: dict[str, KindStats]
-    api_cpu_seconds: float | None = None
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # by role, during the step
 
     @property
     def latencies(self) -> list[float]:
@@ -261,7 +256,7 @@ async def open_loop(workload: Workload, send: Send, rate: float, seconds: float,
         stats.latencies_ms.append((loop.time() - due) * 1000)
 
     started = loop.time()
-    for number in range(calls_needed(rate, seconds)):
+    for number in range(int(rate * seconds)):
         due = started + number / rate
         delay = due - loop.time()
         if delay > 0:
@@ -289,10 +284,3 @@ def kind_table(step: StepResult) -> str:
                      f"{percentile(stats.latencies_ms, 99):>8.1f}  {errors}")
     return "\n".join(lines)
 
-
-def wall_clock() -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-
-
-def today_in(zone: str) -> date:
-    return datetime.now(ZoneInfo(zone)).date()
