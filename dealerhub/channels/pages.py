@@ -1,5 +1,6 @@
 """Dealer portal pages: channel settings (with discovered plugins), the message log with
-each message's status timeline, and webhook endpoints with delivery attempts and replay."""
+each message's status timeline, and webhook endpoints with delivery attempts and replay
+(the OEM's endpoints have the same pages in the HQ console)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from dealerhub.channels.credentials.routes import plugin_reads
 from dealerhub.channels.messages import service as messages
 from dealerhub.channels.plugin import channel_class
 from dealerhub.channels.webhooks import service as webhooks
-from dealerhub.platform.auth import dealer_admin_only, dealer_staff
+from dealerhub.channels.webhooks.routes import dealer_of
+from dealerhub.platform.auth import dealer_admin_only, dealer_staff, oem_admin_only
 from dealerhub.platform.web import page
 from dealerhub.platform.web.i18n import request_locale
 
@@ -37,12 +39,6 @@ async def _settings_page(request: Request, status_code: int = 200, **extra: Any)
                 plugins=plugin_reads(request_locale(request)),
                 accounts={a.channel: a for a in await credentials.list_accounts(tenant_id)},
                 **extra)
-
-
-async def _webhooks_page(request: Request, status_code: int = 200, **extra: Any) -> Template:
-    return page(request, "channels/webhooks.html", status_code=status_code,
-                endpoints=await webhooks.list_endpoints(request.user.tenant_id),
-                sources=await webhooks.list_sources(request.user.tenant_id), **extra)
 
 
 class ChannelPagesController(Controller):
@@ -84,47 +80,78 @@ class ChannelPagesController(Controller):
             raise NotFoundException("no such message")
         return page(request, "channels/message.html", message=found)
 
-    @get("/webhooks", guards=[dealer_admin_only])
-    async def webhooks_page(self, request: Request) -> Template:
-        return await _webhooks_page(request)
 
-    @post("/webhooks", guards=[dealer_admin_only])
+class EndpointPages(Controller):
+    """Webhook endpoints with their deliveries, attempts and replay; the dealer's pages and
+    the OEM's (whose `endpoint_owner` is None, and which has no inbound sources)."""
+
+    include_in_schema = False
+
+    def endpoint_owner(self, request: Request) -> uuid.UUID | None:
+        return dealer_of(request)
+
+    async def _list_page(self, request: Request, status_code: int = 200,
+                         **extra: Any) -> Template:
+        owner = self.endpoint_owner(request)
+        return page(request, "channels/webhooks.html", status_code=status_code,
+                    base=self.path, endpoints=await webhooks.list_endpoints(owner),
+                    sources=None if owner is None else await webhooks.list_sources(owner),
+                    **extra)
+
+    @get("/")
+    async def webhooks_page(self, request: Request) -> Template:
+        return await self._list_page(request)
+
+    @post("/")
     async def create_endpoint(self, request: Request,
                               data: Annotated[EndpointForm, FORM]) -> Any:
         try:
             created = await webhooks.create_endpoint(
-                request.user.tenant_id, data.url, data.event_types.replace(",", " ").split(),
+                self.endpoint_owner(request), data.url, data.event_types.replace(",", " ").split(),
                 data.description)
         except webhooks.WebhookInvalid as error:
-            return await _webhooks_page(request, 400, error=str(error), form=data)
-        return await _webhooks_page(request, 201, created=created)
+            return await self._list_page(request, 400, error=str(error), form=data)
+        return await self._list_page(request, 201, created=created)
 
-    @get("/webhooks/{endpoint_id:uuid}", guards=[dealer_admin_only])
+    @get("/{endpoint_id:uuid}")
     async def endpoint_page(self, request: Request, endpoint_id: uuid.UUID) -> Template:
-        tenant_id = request.user.tenant_id
-        endpoint = await webhooks.get_endpoint(tenant_id, endpoint_id)
-        deliveries = await webhooks.list_deliveries(tenant_id, endpoint_id)
+        owner = self.endpoint_owner(request)
+        endpoint = await webhooks.get_endpoint(owner, endpoint_id)
+        deliveries = await webhooks.list_deliveries(owner, endpoint_id)
         if endpoint is None or deliveries is None:
             raise NotFoundException("no such endpoint")
-        attempts = {d.id: await webhooks.list_attempts(tenant_id, d.id) or [] for d in deliveries}
-        return page(request, "channels/endpoint.html", endpoint=endpoint, deliveries=deliveries,
-                    attempts=attempts)
+        attempts = {d.id: await webhooks.list_attempts(owner, d.id) or [] for d in deliveries}
+        return page(request, "channels/endpoint.html", base=self.path, endpoint=endpoint,
+                    deliveries=deliveries, attempts=attempts)
 
-    @post("/webhooks/{endpoint_id:uuid}/toggle", guards=[dealer_admin_only])
+    @post("/{endpoint_id:uuid}/toggle")
     async def toggle_endpoint(self, request: Request, endpoint_id: uuid.UUID) -> Redirect:
-        endpoint = await webhooks.get_endpoint(request.user.tenant_id, endpoint_id)
+        endpoint = await webhooks.get_endpoint(self.endpoint_owner(request), endpoint_id)
         if endpoint is None:
             raise NotFoundException("no such endpoint")
-        await webhooks.update_endpoint(request.user.tenant_id, endpoint_id,
+        await webhooks.update_endpoint(self.endpoint_owner(request), endpoint_id,
                                        enabled=not endpoint.enabled)
-        return Redirect(f"/webhooks/{endpoint_id}", status_code=303)
+        return Redirect(f"{self.path}/{endpoint_id}", status_code=303)
 
-    @post("/webhooks/deliveries/{delivery_id:uuid}/replay", guards=[dealer_admin_only])
+    @post("/deliveries/{delivery_id:uuid}/replay")
     async def replay(self, request: Request, delivery_id: uuid.UUID) -> Redirect:
         try:
-            delivery = await webhooks.replay(request.user.tenant_id, delivery_id)
+            delivery = await webhooks.replay(self.endpoint_owner(request), delivery_id)
         except webhooks.WebhookInvalid:
             delivery = None
         if delivery is None:
             raise NotFoundException("no such delivery, or its endpoint is disabled")
-        return Redirect(f"/webhooks/{delivery.endpoint_id}", status_code=303)
+        return Redirect(f"{self.path}/{delivery.endpoint_id}", status_code=303)
+
+
+class WebhookPagesController(EndpointPages):
+    path = "/webhooks"
+    guards = (dealer_admin_only,)
+
+
+class OemWebhookPagesController(EndpointPages):
+    path = "/hq/webhooks"
+    guards = (oem_admin_only,)
+
+    def endpoint_owner(self, request: Request) -> uuid.UUID | None:
+        return None

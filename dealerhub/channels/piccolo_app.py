@@ -9,6 +9,9 @@ from dealerhub.channels.messages.tables import ChannelOutbox, Message, MessageSt
 from dealerhub.channels.webhooks.tables import (
     InboundReceipt,
     InboundSource,
+    OemWebhookAttempt,
+    OemWebhookDelivery,
+    OemWebhookEndpoint,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -21,7 +24,8 @@ APP_CONFIG = AppConfig(
     app_name="channels",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
     table_classes=[ChannelAccount, Message, MessageStatusChange, ChannelOutbox, WebhookEndpoint,
-                   WebhookDelivery, WebhookAttempt, WebhookQueue, InboundSource, InboundReceipt],
+                   WebhookDelivery, WebhookAttempt, WebhookQueue, InboundSource, InboundReceipt,
+                   OemWebhookEndpoint, OemWebhookDelivery, OemWebhookAttempt],
     migration_dependencies=["dealerhub.tenants.piccolo_app"],
     commands=[],
 )

@@ -11,8 +11,16 @@ from dealerhub.channels.messages.routes import (
     MessageApiController,
     UnsubscribeController,
 )
-from dealerhub.channels.pages import ChannelPagesController
-from dealerhub.channels.webhooks.routes import InboundWebhookController, WebhookApiController
+from dealerhub.channels.pages import (
+    ChannelPagesController,
+    OemWebhookPagesController,
+    WebhookPagesController,
+)
+from dealerhub.channels.webhooks.routes import (
+    InboundWebhookController,
+    OemWebhookApiController,
+    WebhookApiController,
+)
 from dealerhub.platform.web import register_nav, template_directories
 
 template_directories(Path(__file__).parent / "templates")
@@ -20,8 +28,10 @@ register_nav("dealer", "/messages", "Messages", {"dealer_admin", "service_adviso
              order=60)
 register_nav("dealer", "/channels", "Channels", {"dealer_admin"}, order=80)
 register_nav("dealer", "/webhooks", "Webhooks", {"dealer_admin"}, order=85)
+register_nav("hq", "/hq/webhooks", "Webhooks", {"oem_admin"}, order=90)
 
 CHANNEL_ROUTES: list[Any] = [
     ChannelSettingsController, MessageApiController, ChannelCallbackController,
     UnsubscribeController, WebhookApiController, InboundWebhookController, ChannelPagesController,
+    WebhookPagesController, OemWebhookApiController, OemWebhookPagesController,
 ]

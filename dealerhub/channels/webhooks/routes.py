@@ -1,5 +1,5 @@
-"""Webhook endpoints, their deliveries and attempts, replay, inbound sources, and the public
-inbound receiver."""
+"""Webhook endpoints, their deliveries and attempts, replay (a dealer's, and the OEM's under
+/api/v1/hq), inbound sources, and the public inbound receiver."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import uuid
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+)
 
 from dealerhub.channels.web import invalid
 from dealerhub.channels.webhooks import service
@@ -27,23 +31,36 @@ from dealerhub.channels.webhooks.schemas import (
     endpoint_read,
     source_read,
 )
-from dealerhub.platform.auth import dealer_admin_only
+from dealerhub.platform.auth import dealer_admin_only, oem_admin_only
 
 
-class WebhookApiController(Controller):
-    path = "/api/v1/webhooks"
+def dealer_of(request: Request) -> uuid.UUID:
+    """The signed-in dealer; never None here, which would mean the OEM's endpoints."""
+    tenant_id = request.user.tenant_id
+    if tenant_id is None:
+        raise PermissionDeniedException("only a dealer's users manage its endpoints")
+    return tenant_id  # type: ignore[no-any-return]
+
+
+class EndpointApi(Controller):
+    """Endpoints, deliveries, attempts and replay: one set of operations for a dealer's
+    endpoints and for the OEM's (whose `endpoint_owner` is None)."""
+
     tags = ("webhooks",)
-    guards = (dealer_admin_only,)
+
+    def endpoint_owner(self, request: Request) -> uuid.UUID | None:
+        return dealer_of(request)
 
     @get("/endpoints")
     async def list_endpoints(self, request: Request) -> list[EndpointRead]:
-        return [endpoint_read(r) for r in await service.list_endpoints(request.user.tenant_id)]
+        rows = await service.list_endpoints(self.endpoint_owner(request))
+        return [endpoint_read(r) for r in rows]
 
     @post("/endpoints")
     async def create_endpoint(self, request: Request, data: EndpointCreate) -> EndpointCreated:
         """Register an endpoint; its signing secret is shown once, here."""
         try:
-            created = await service.create_endpoint(request.user.tenant_id, data.url,
+            created = await service.create_endpoint(self.endpoint_owner(request), data.url,
                                                     data.event_types, data.description)
         except service.WebhookInvalid as error:
             raise invalid(error.field, str(error)) from None
@@ -52,7 +69,7 @@ class WebhookApiController(Controller):
 
     @get("/endpoints/{endpoint_id:uuid}")
     async def get_endpoint(self, request: Request, endpoint_id: uuid.UUID) -> EndpointRead:
-        row = await service.get_endpoint(request.user.tenant_id, endpoint_id)
+        row = await service.get_endpoint(self.endpoint_owner(request), endpoint_id)
         if row is None:
             raise NotFoundException("no such endpoint")
         return endpoint_read(row)
@@ -61,8 +78,9 @@ class WebhookApiController(Controller):
     async def update_endpoint(self, request: Request, endpoint_id: uuid.UUID,
                               data: EndpointUpdate) -> EndpointRead:
         try:
-            row = await service.update_endpoint(request.user.tenant_id, endpoint_id, url=data.url,
-                                                event_types=data.event_types, enabled=data.enabled)
+            row = await service.update_endpoint(self.endpoint_owner(request), endpoint_id,
+                                                url=data.url, event_types=data.event_types,
+                                                enabled=data.enabled)
         except service.WebhookInvalid as error:
             raise invalid(error.field, str(error)) from None
         if row is None:
@@ -71,14 +89,14 @@ class WebhookApiController(Controller):
 
     @get("/endpoints/{endpoint_id:uuid}/deliveries")
     async def deliveries(self, request: Request, endpoint_id: uuid.UUID) -> list[DeliveryRead]:
-        rows = await service.list_deliveries(request.user.tenant_id, endpoint_id)
+        rows = await service.list_deliveries(self.endpoint_owner(request), endpoint_id)
         if rows is None:
             raise NotFoundException("no such endpoint")
         return [delivery_read(r) for r in rows]
 
     @get("/deliveries/{delivery_id:uuid}/attempts")
     async def attempts(self, request: Request, delivery_id: uuid.UUID) -> list[AttemptRead]:
-        rows = await service.list_attempts(request.user.tenant_id, delivery_id)
+        rows = await service.list_attempts(self.endpoint_owner(request), delivery_id)
         if rows is None:
             raise NotFoundException("no such delivery")
         return [attempt_read(r) for r in rows]
@@ -86,12 +104,18 @@ class WebhookApiController(Controller):
     @post("/deliveries/{delivery_id:uuid}/replay", status_code=202)
     async def replay(self, request: Request, delivery_id: uuid.UUID) -> DeliveryRead:
         try:
-            row = await service.replay(request.user.tenant_id, delivery_id)
+            row = await service.replay(self.endpoint_owner(request), delivery_id)
         except service.WebhookInvalid as error:
             raise invalid(error.field, str(error)) from None
         if row is None:
             raise NotFoundException("no such delivery")
         return delivery_read(row)
+
+
+
+class WebhookApiController(EndpointApi):
+    path = "/api/v1/webhooks"
+    guards = (dealer_admin_only,)
 
     @get("/sources")
     async def list_sources(self, request: Request) -> list[SourceRead]:
@@ -106,6 +130,16 @@ class WebhookApiController(Controller):
             raise invalid(error.field, str(error)) from None
         return SourceCreated(**msgspec.structs.asdict(source_read(created.row)),
                              secret=created.secret)
+
+
+class OemWebhookApiController(EndpointApi):
+    """The OEM's endpoints: events of every dealer, each naming its dealer, no customer data."""
+
+    path = "/api/v1/hq/webhooks"
+    guards = (oem_admin_only,)
+
+    def endpoint_owner(self, request: Request) -> uuid.UUID | None:
+        return None
 
 
 class InboundWebhookController(Controller):

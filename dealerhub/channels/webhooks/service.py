@@ -6,6 +6,11 @@ per Standard Webhooks, retried with exponential back-off for about 27 hours (Ret
 honoured on 429/503), every attempt is logged, 410 disables the endpoint at once and 5 days
 of failure disable it with a notice to the dealer admins. Deliveries can be replayed.
 
+The OEM registers endpoints too (`tenant_id=None` in the functions below): they receive the
+events of every dealer they subscribe to, each naming its dealer, with the personal
+references left out (the OEM never sees a dealer's customers), and share the signing,
+retry, disable and replay machinery; their disable notice is the console's endpoint page.
+
 Inbound: a dealer registers sources (a call centre, a DMS); their requests are verified the
 same way and recorded once per webhook-id, then announced as an `inbound.<type>` event.
 """
@@ -28,13 +33,16 @@ from dealerhub.channels.webhooks import http
 from dealerhub.channels.webhooks.tables import (
     InboundReceipt,
     InboundSource,
+    OemWebhookAttempt,
+    OemWebhookDelivery,
+    OemWebhookEndpoint,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookQueue,
 )
 from dealerhub.platform import db, events
-from dealerhub.platform.tables import AppUser
+from dealerhub.platform.tables import AppUser, Dealer
 from dealerhub.platform.tenancy import tenant_scope, transaction
 
 log = logging.getLogger(__name__)
@@ -70,6 +78,51 @@ class CreatedWithSecret:
     secret: str
 
 
+# Keys of an event's payload the OEM's endpoints never receive: references to a dealer's
+# customers and their vehicles, and anything that may carry their words or contact details.
+PERSONAL_KEY = re.compile(r"customer|vehicle|phone|email|name|address|text|verbatim|note|related")
+
+
+@dataclass(frozen=True)
+class Store:
+    """Where one side's endpoints, deliveries and attempts live: the dealer's own tables
+    (tenant scope, row-level security) or the OEM's platform tables."""
+
+    endpoint: Any
+    delivery: Any
+    attempt: Any
+    oem: bool
+
+    def scope(self, tenant_id: uuid.UUID | str | None, *, write: bool = True) -> Any:
+        if self.oem:
+            return transaction(write=write)
+        return tenant_scope(tenant_id, write=write)  # type: ignore[arg-type]
+
+    def objects(self, table: Any) -> Any:
+        return table.objects() if self.oem else table.objects_in_tenant()
+
+    async def get(self, table: Any, row_id: uuid.UUID | str) -> Any:
+        return await self.objects(table).where(table.id == uuid.UUID(str(row_id))).first()
+
+    async def insert(self, row: Any) -> Any:
+        table = type(row)
+        await (table.insert(row) if self.oem else table.insert_in_tenant(row))
+        return row
+
+    async def update(self, table: Any, values: dict[Any, Any], row_id: uuid.UUID) -> None:
+        query = table.update(values) if self.oem else table.update_in_tenant(values)
+        await query.where(table.id == row_id)
+
+
+DEALER_STORE = Store(WebhookEndpoint, WebhookDelivery, WebhookAttempt, oem=False)
+OEM_STORE = Store(OemWebhookEndpoint, OemWebhookDelivery, OemWebhookAttempt, oem=True)
+
+
+def store_for(tenant_id: uuid.UUID | str | None, oem: bool = False) -> Store:
+    """The OEM's store when there is no dealer (or the queue row says so)."""
+    return OEM_STORE if oem or tenant_id is None else DEALER_STORE
+
+
 def _event_types(values: list[str]) -> list[str]:
     cleaned = sorted({value.strip() for value in values if value.strip()})
     if not cleaned:
@@ -93,70 +146,78 @@ async def _checked_url(url: str) -> str:
 
 # --- endpoints ---------------------------------------------------------------------------
 
-async def create_endpoint(tenant_id: uuid.UUID, url: str, event_types: list[str],
+async def create_endpoint(tenant_id: uuid.UUID | None, url: str, event_types: list[str],
                           description: str = "") -> CreatedWithSecret:
+    """A dealer's endpoint, or the OEM's when tenant_id is None."""
     checked, types = await _checked_url(url), _event_types(event_types)
     secret = http.new_secret()
-    async with tenant_scope(tenant_id):
-        (row,) = await WebhookEndpoint.insert_in_tenant(WebhookEndpoint(
+    store = store_for(tenant_id)
+    async with store.scope(tenant_id):
+        row = await store.insert(store.endpoint(
             url=checked, event_types=types, description=description.strip()[:200],
             secret=crypto.encrypt({"secret": secret})))
     return CreatedWithSecret(row, secret)
 
 
-async def list_endpoints(tenant_id: uuid.UUID) -> list[WebhookEndpoint]:
-    async with tenant_scope(tenant_id, write=False):
-        return await WebhookEndpoint.objects_in_tenant().order_by(WebhookEndpoint.created_at)
+async def list_endpoints(tenant_id: uuid.UUID | None) -> list[Any]:
+    store = store_for(tenant_id)
+    async with store.scope(tenant_id, write=False):
+        return await store.objects(store.endpoint).order_by(store.endpoint.created_at)
 
 
-async def get_endpoint(tenant_id: uuid.UUID, endpoint_id: uuid.UUID) -> WebhookEndpoint | None:
-    async with tenant_scope(tenant_id, write=False):
-        return await WebhookEndpoint.get_in_tenant(endpoint_id)
+async def get_endpoint(tenant_id: uuid.UUID | None, endpoint_id: uuid.UUID) -> Any | None:
+    store = store_for(tenant_id)
+    async with store.scope(tenant_id, write=False):
+        return await store.get(store.endpoint, endpoint_id)
 
 
-async def update_endpoint(tenant_id: uuid.UUID, endpoint_id: uuid.UUID, *,
+async def update_endpoint(tenant_id: uuid.UUID | None, endpoint_id: uuid.UUID, *,
                           url: str | None = None, event_types: list[str] | None = None,
-                          enabled: bool | None = None) -> WebhookEndpoint | None:
+                          enabled: bool | None = None) -> Any | None:
     """Re-enabling an endpoint forgets its failure streak."""
+    store = store_for(tenant_id)
+    table = store.endpoint
     values: dict[Any, Any] = {}
     if url is not None:
-        values[WebhookEndpoint.url] = await _checked_url(url)
+        values[table.url] = await _checked_url(url)
     if event_types is not None:
-        values[WebhookEndpoint.event_types] = _event_types(event_types)
+        values[table.event_types] = _event_types(event_types)
     if enabled is not None:
-        values[WebhookEndpoint.enabled] = enabled
+        values[table.enabled] = enabled
         if enabled:
-            values.update({WebhookEndpoint.disabled_reason: "", WebhookEndpoint.disabled_at: None,
-                           WebhookEndpoint.failing_since: None})
+            values.update({table.disabled_reason: "", table.disabled_at: None,
+                           table.failing_since: None})
         else:
-            values.update({WebhookEndpoint.disabled_reason: "disabled by the dealer",
-                           WebhookEndpoint.disabled_at: datetime.now(UTC)})
-    async with tenant_scope(tenant_id):
-        row = await WebhookEndpoint.get_in_tenant(endpoint_id)
+            values.update({table.disabled_reason: "disabled by its owner",
+                           table.disabled_at: datetime.now(UTC)})
+    async with store.scope(tenant_id):
+        row = await store.get(table, endpoint_id)
         if row is None:
             return None
         if values:
-            await WebhookEndpoint.update_in_tenant(values).where(WebhookEndpoint.id == row.id)
-        return await WebhookEndpoint.get_in_tenant(endpoint_id)
+            await store.update(table, values, row.id)
+        return await store.get(table, endpoint_id)
 
 
-async def list_deliveries(tenant_id: uuid.UUID, endpoint_id: uuid.UUID,
-                          limit: int = 50) -> list[WebhookDelivery] | None:
-    async with tenant_scope(tenant_id, write=False):
-        if await WebhookEndpoint.get_in_tenant(endpoint_id) is None:
+async def list_deliveries(tenant_id: uuid.UUID | None, endpoint_id: uuid.UUID,
+                          limit: int = 50) -> list[Any] | None:
+    store = store_for(tenant_id)
+    async with store.scope(tenant_id, write=False):
+        if await store.get(store.endpoint, endpoint_id) is None:
             return None
-        return await WebhookDelivery.objects_in_tenant().where(
-            WebhookDelivery.endpoint_id == endpoint_id
-        ).order_by(WebhookDelivery.created_at, ascending=False).limit(limit)
+        return await store.objects(store.delivery).where(
+            store.delivery.endpoint_id == endpoint_id
+        ).order_by(store.delivery.created_at, ascending=False).limit(limit)
 
 
-async def list_attempts(tenant_id: uuid.UUID,
-                        delivery_id: uuid.UUID) -> list[WebhookAttempt] | None:
-    async with tenant_scope(tenant_id, write=False):
-        if await WebhookDelivery.get_in_tenant(delivery_id) is None:
+async def list_attempts(tenant_id: uuid.UUID | None,
+                        delivery_id: uuid.UUID) -> list[Any] | None:
+    store = store_for(tenant_id)
+    async with store.scope(tenant_id, write=False):
+        if await store.get(store.delivery, delivery_id) is None:
             return None
-        return await WebhookAttempt.objects_in_tenant().where(
-            WebhookAttempt.delivery_id == delivery_id).order_by(WebhookAttempt.at)
+        return await store.objects(store.attempt).where(
+            store.attempt.delivery_id == delivery_id).order_by(store.attempt.at)
 
 
 # --- fan-out and delivery ----------------------------------------------------------------
@@ -166,24 +227,49 @@ def envelope(event: events.Event) -> dict[str, Any]:
             "data": event.payload}
 
 
+def without_personal(value: Any) -> Any:
+    """The payload as the OEM may see it: no key that refers to a customer or their words."""
+    if isinstance(value, dict):
+        return {key: without_personal(item) for key, item in value.items()
+                if not PERSONAL_KEY.search(str(key).lower())}
+    if isinstance(value, list):
+        return [without_personal(item) for item in value]
+    return value
+
+
+def _subscribed(endpoint: Any, event_type: str) -> bool:
+    subscribed = loaded(endpoint.event_types, [])
+    return "*" in subscribed or event_type in subscribed
+
+
+async def _enqueue(store: Store, event: events.Event, endpoint: Any, payload: dict[str, Any],
+                   now: datetime, **extra: Any) -> None:
+    delivery = await store.insert(store.delivery(
+        endpoint_id=endpoint.id, event_id=event.id, event_type=event.event_type,
+        payload=payload, next_attempt_at=now, **extra))
+    await WebhookQueue.insert(WebhookQueue(tenant_id=event.tenant_id, delivery_id=delivery.id,
+                                           due_at=now, oem=store.oem))
+
+
 @events.consumer("*", "channels.webhooks")
 async def fan_out(event: events.Event) -> None:
-    """Runs inside the event's tenant scope: one delivery per subscribed endpoint."""
+    """Runs inside the event's tenant scope: one delivery per subscribed endpoint, the
+    dealer's and the OEM's."""
     if event.tenant_id is None:
         return
-    endpoints = await WebhookEndpoint.objects_in_tenant().where(
-        WebhookEndpoint.enabled == True  # noqa: E712
-    )
     now = datetime.now(UTC)
-    for endpoint in endpoints:
-        subscribed = loaded(endpoint.event_types, [])
-        if "*" not in subscribed and event.event_type not in subscribed:
-            continue
-        (delivery,) = await WebhookDelivery.insert_in_tenant(WebhookDelivery(
-            endpoint_id=endpoint.id, event_id=event.id, event_type=event.event_type,
-            payload=envelope(event), next_attempt_at=now))
-        await WebhookQueue.insert(WebhookQueue(tenant_id=event.tenant_id,
-                                               delivery_id=delivery.id, due_at=now))
+    for endpoint in await WebhookEndpoint.objects_in_tenant().where(
+            WebhookEndpoint.enabled == True):  # noqa: E712
+        if _subscribed(endpoint, event.event_type):
+            await _enqueue(DEALER_STORE, event, endpoint, envelope(event), now)
+    oem_endpoints = [endpoint for endpoint in await OemWebhookEndpoint.objects().where(
+        OemWebhookEndpoint.enabled == True) if _subscribed(endpoint, event.event_type)]  # noqa: E712
+    if oem_endpoints:
+        dealer = await Dealer.select(Dealer.code).where(Dealer.id == event.tenant_id).first()
+        payload = {**envelope(event), "data": without_personal(event.payload),
+                   "dealer": {"id": str(event.tenant_id), "code": dealer["code"] if dealer else ""}}
+        for endpoint in oem_endpoints:
+            await _enqueue(OEM_STORE, event, endpoint, payload, now, dealer_id=event.tenant_id)
 
 
 def next_delay(attempts: int, retry_after: float | None) -> float | None:
@@ -196,9 +282,14 @@ def next_delay(attempts: int, retry_after: float | None) -> float | None:
     return delay
 
 
-async def _notify_admins(endpoint: WebhookEndpoint) -> None:
+async def _notify_admins(endpoint: Any) -> None:
+    """A dealer's admins hear by e-mail; the OEM's endpoint shows its reason on the console
+    (the OEM has no dealer channel account to send from)."""
     from dealerhub.channels.messages.service import enqueue_staff_message
 
+    if isinstance(endpoint, OemWebhookEndpoint):
+        log.warning("OEM webhook endpoint %s disabled: %s", endpoint.id, endpoint.disabled_reason)
+        return
     admins = await AppUser.select(AppUser.id).where(
         (AppUser.dealer == endpoint.tenant_id) & (AppUser.role == "dealer_admin")
         & (AppUser.is_active == True)  # noqa: E712
@@ -209,11 +300,11 @@ async def _notify_admins(endpoint: WebhookEndpoint) -> None:
             media=("email",))
 
 
-async def _disable(endpoint: WebhookEndpoint, reason: str, now: datetime) -> None:
+async def _disable(store: Store, endpoint: Any, reason: str, now: datetime) -> None:
     endpoint.disabled_reason = reason
-    await WebhookEndpoint.update_in_tenant({
-        WebhookEndpoint.enabled: False, WebhookEndpoint.disabled_reason: reason,
-        WebhookEndpoint.disabled_at: now}).where(WebhookEndpoint.id == endpoint.id)
+    await store.update(store.endpoint, {
+        store.endpoint.enabled: False, store.endpoint.disabled_reason: reason,
+        store.endpoint.disabled_at: now}, endpoint.id)
     await _notify_admins(endpoint)
 
 
@@ -224,96 +315,102 @@ async def _dequeue(queue_id: uuid.UUID | str | None) -> None:
 
 
 async def attempt_delivery(tenant_id: uuid.UUID | str, delivery_id: uuid.UUID | str,
-                           queue_id: uuid.UUID | str | None = None) -> str:
-    """One attempt; returns the delivery's status afterwards."""
-    async with tenant_scope(tenant_id):
-        delivery = await WebhookDelivery.get_in_tenant(delivery_id)
-        endpoint = await WebhookEndpoint.get_in_tenant(delivery.endpoint_id) if delivery else None
+                           queue_id: uuid.UUID | str | None = None, oem: bool = False) -> str:
+    """One attempt; returns the delivery's status afterwards. `oem`: a delivery to one of
+    the OEM's endpoints (tenant_id is then the dealer whose event it carries)."""
+    store = store_for(tenant_id, oem)
+    scope_id = None if oem else tenant_id
+    async with store.scope(scope_id):
+        delivery = await store.get(store.delivery, delivery_id)
+        endpoint = await store.get(store.endpoint, delivery.endpoint_id) if delivery else None
         if delivery is None or endpoint is None or delivery.status != "pending":
             await _dequeue(queue_id)
             return delivery.status if delivery else "missing"
         if not endpoint.enabled:
             await _dequeue(queue_id)
-            await WebhookDelivery.update_in_tenant({WebhookDelivery.status: "failed",
-                                                    WebhookDelivery.finished_at: datetime.now(UTC)}
-                                                   ).where(WebhookDelivery.id == delivery.id)
+            await store.update(store.delivery, {store.delivery.status: "failed",
+                                                store.delivery.finished_at: datetime.now(UTC)},
+                               delivery.id)
             return "failed"
         secret = crypto.decrypt(endpoint.secret)["secret"]
     result = await http.signed_post(endpoint.url, secret, f"msg_{delivery.id.hex}",
                                     loaded(delivery.payload, {}))
     now = datetime.now(UTC)
     attempts = delivery.attempts + 1
-    async with tenant_scope(tenant_id):
+    table = store.delivery
+    async with store.scope(scope_id):
         await _dequeue(queue_id)
-        await WebhookAttempt.insert_in_tenant(WebhookAttempt(
+        await store.insert(store.attempt(
             delivery_id=delivery.id, endpoint_id=endpoint.id, at=now,
             status_code=result.status_code, latency_ms=result.latency_ms,
             response_excerpt=result.excerpt, error=result.error))
-        values: dict[Any, Any] = {WebhookDelivery.attempts: attempts,
-                                  WebhookDelivery.last_status_code: result.status_code}
+        values: dict[Any, Any] = {table.attempts: attempts,
+                                  table.last_status_code: result.status_code}
         status = "pending"
         if result.ok:
             status = "succeeded"
-            await WebhookEndpoint.update_in_tenant({WebhookEndpoint.failing_since: None}).where(
-                WebhookEndpoint.id == endpoint.id)
+            await store.update(store.endpoint, {store.endpoint.failing_since: None}, endpoint.id)
         elif result.status_code == 410:
             status = "failed"
-            await _disable(endpoint, "the endpoint answered 410 Gone", now)
+            await _disable(store, endpoint, "the endpoint answered 410 Gone", now)
         else:
             failing_since = endpoint.failing_since or now
             if endpoint.failing_since is None:
-                await WebhookEndpoint.update_in_tenant({WebhookEndpoint.failing_since: now}
-                                                       ).where(WebhookEndpoint.id == endpoint.id)
+                await store.update(store.endpoint, {store.endpoint.failing_since: now},
+                                   endpoint.id)
             delay = next_delay(attempts, result.retry_after
                                if result.status_code in (429, 503) else None)
             if now - failing_since >= DISABLE_AFTER:
                 status = "failed"
-                await _disable(endpoint, "failing for 5 days", now)
+                await _disable(store, endpoint, "failing for 5 days", now)
             elif delay is None:
                 status = "failed"
             else:
                 due = now + timedelta(seconds=delay)
-                values[WebhookDelivery.next_attempt_at] = due
-                await WebhookQueue.insert(WebhookQueue(tenant_id=endpoint.tenant_id,
-                                                       delivery_id=delivery.id, due_at=due))
-        values[WebhookDelivery.status] = status
+                values[table.next_attempt_at] = due
+                await WebhookQueue.insert(WebhookQueue(tenant_id=tenant_id,
+                                                       delivery_id=delivery.id, due_at=due,
+                                                       oem=store.oem))
+        values[table.status] = status
         if status != "pending":
-            values[WebhookDelivery.finished_at] = now
-            values[WebhookDelivery.next_attempt_at] = None
-        await WebhookDelivery.update_in_tenant(values).where(WebhookDelivery.id == delivery.id)
+            values[table.finished_at] = now
+            values[table.next_attempt_at] = None
+        await store.update(table, values, delivery.id)
     return status
 
 
-async def replay(tenant_id: uuid.UUID, delivery_id: uuid.UUID) -> WebhookDelivery | None:
+async def replay(tenant_id: uuid.UUID | None, delivery_id: uuid.UUID) -> Any | None:
     """Send a delivery again now, whatever its state; the endpoint must be enabled."""
-    async with tenant_scope(tenant_id):
-        delivery = await WebhookDelivery.get_in_tenant(delivery_id)
+    store = store_for(tenant_id)
+    async with store.scope(tenant_id):
+        delivery = await store.get(store.delivery, delivery_id)
         if delivery is None:
             return None
-        endpoint = await WebhookEndpoint.get_in_tenant(delivery.endpoint_id)
+        endpoint = await store.get(store.endpoint, delivery.endpoint_id)
         if endpoint is None or not endpoint.enabled:
             raise WebhookInvalid("endpoint", "the endpoint is disabled: enable it first")
         now = datetime.now(UTC)
-        await WebhookDelivery.update_in_tenant({
-            WebhookDelivery.status: "pending", WebhookDelivery.next_attempt_at: now,
-            WebhookDelivery.finished_at: None}).where(WebhookDelivery.id == delivery.id)
-        await WebhookQueue.insert(WebhookQueue(tenant_id=tenant_id, delivery_id=delivery.id,
-                                               due_at=now))
-        return await WebhookDelivery.get_in_tenant(delivery_id)
+        await store.update(store.delivery, {
+            store.delivery.status: "pending", store.delivery.next_attempt_at: now,
+            store.delivery.finished_at: None}, delivery.id)
+        queue_tenant = delivery.dealer_id if store.oem else tenant_id
+        await WebhookQueue.insert(WebhookQueue(tenant_id=queue_tenant, delivery_id=delivery.id,
+                                               due_at=now, oem=store.oem))
+        return await store.get(store.delivery, delivery_id)
 
 
 async def dispatch_due(send: Any, now: datetime | None = None, limit: int = 500) -> int:
     now = now or datetime.now(UTC)
     async with transaction():
         query = WebhookQueue.select(WebhookQueue.id, WebhookQueue.tenant_id,
-                                    WebhookQueue.delivery_id).where(
+                                    WebhookQueue.delivery_id, WebhookQueue.oem).where(
             WebhookQueue.dispatched_at.is_null() & (WebhookQueue.due_at <= now)
         ).order_by(WebhookQueue.due_at).limit(limit)
         if db.is_postgres():
             query = query.lock_rows("UPDATE", skip_locked=True)
         rows = await query
         for row in rows:
-            send(str(row["tenant_id"]), str(row["delivery_id"]), str(row["id"]))
+            send(str(row["tenant_id"]), str(row["delivery_id"]), str(row["id"]), bool(row["oem"]))
         if rows:
             await WebhookQueue.update({WebhookQueue.dispatched_at: now}).where(
                 WebhookQueue.id.is_in([row["id"] for row in rows]))

@@ -1,5 +1,8 @@
 """Third-party webhooks: endpoints a dealer registered, each delivery of an event to one,
-every attempt, and inbound sources with the payloads they sent."""
+every attempt, and inbound sources with the payloads they sent.
+
+The OEM registers endpoints too: the same columns in platform tables (no dealer owns them),
+each delivery naming the dealer whose event it carries."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from dealerhub.platform.db import PlatformTable
 from dealerhub.platform.tenancy import TenantTable
 
 
-class WebhookEndpoint(TenantTable, tablename="webhook_endpoint"):
+class _EndpointColumns:
     url = Varchar(length=2000)
     description = Varchar(length=200, default="")
     event_types = JSONB(default=[])
@@ -22,7 +25,15 @@ class WebhookEndpoint(TenantTable, tablename="webhook_endpoint"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class WebhookDelivery(TenantTable, tablename="webhook_delivery"):
+class WebhookEndpoint(_EndpointColumns, TenantTable, tablename="webhook_endpoint"):
+    pass
+
+
+class OemWebhookEndpoint(_EndpointColumns, PlatformTable, tablename="oem_webhook_endpoint"):
+    pass
+
+
+class _DeliveryColumns:
     endpoint_id = UUID()
     event_id = UUID()
     event_type = Varchar(length=64)
@@ -35,7 +46,15 @@ class WebhookDelivery(TenantTable, tablename="webhook_delivery"):
     finished_at = Timestamptz(null=True, default=None)
 
 
-class WebhookAttempt(TenantTable, tablename="webhook_attempt"):
+class WebhookDelivery(_DeliveryColumns, TenantTable, tablename="webhook_delivery"):
+    pass
+
+
+class OemWebhookDelivery(_DeliveryColumns, PlatformTable, tablename="oem_webhook_delivery"):
+    dealer_id = UUID(null=True, default=None)  # whose event; None for a platform event
+
+
+class _AttemptColumns:
     delivery_id = UUID()
     endpoint_id = UUID()
     at = Timestamptz(default=TimestamptzNow())
@@ -45,10 +64,20 @@ class WebhookAttempt(TenantTable, tablename="webhook_attempt"):
     error = Varchar(length=300, default="")
 
 
+class WebhookAttempt(_AttemptColumns, TenantTable, tablename="webhook_attempt"):
+    pass
+
+
+class OemWebhookAttempt(_AttemptColumns, PlatformTable, tablename="oem_webhook_attempt"):
+    pass
+
+
 class WebhookQueue(PlatformTable, tablename="webhook_queue"):
-    """Due deliveries across dealers (ids only), claimed by the scheduler."""
+    """Due deliveries across dealers (ids only), claimed by the scheduler; `oem` marks a
+    delivery to an OEM endpoint (its tenant_id is the dealer whose event it carries)."""
 
     tenant_id = UUID()
+    oem = Boolean(default=False)
     delivery_id = UUID()
     due_at = Timestamptz(default=TimestamptzNow())
     dispatched_at = Timestamptz(null=True, default=None)

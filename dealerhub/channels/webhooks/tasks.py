@@ -8,9 +8,9 @@ from dealerhub.platform.jobs import actor, periodic
 
 
 @actor("webhooks.deliver", max_retries=2)
-async def deliver(tenant_id: str, delivery_id: str, queue_id: str) -> None:
+async def deliver(tenant_id: str, delivery_id: str, queue_id: str, oem: bool = False) -> None:
     await pool_ready()
-    await service.attempt_delivery(tenant_id, delivery_id, queue_id)
+    await service.attempt_delivery(tenant_id, delivery_id, queue_id, oem)
 
 
 @periodic("webhooks.dispatch", every_seconds=0.5)
