@@ -340,8 +340,7 @@ async def list_api_keys(tenant_id: uuid.UUID) -> list[ApiKey]:
 
 
 async def get_api_key(tenant_id: uuid.UUID, api_key_id: uuid.UUID) -> ApiKey | None:
-    async with tenant_scope(tenant_id, write=False):
-        return await ApiKey.get_in_tenant(api_key_id)
+    return await ApiKey.get_for_tenant(tenant_id, api_key_id)
 
 
 async def revoke_api_key(tenant_id: uuid.UUID, api_key_id: uuid.UUID) -> ApiKey | None:

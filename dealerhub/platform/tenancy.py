@@ -144,6 +144,33 @@ class TenantTable(Table):
         return db.row_to_instance(cls, rows[0]) if rows else None
 
     @classmethod
+    async def get_for_tenant(
+        cls, tenant_id: uuid.UUID | str, object_id: uuid.UUID | str
+    ) -> Self | None:
+        """One row by id in a read scope of its own. On PostgreSQL that is one statement:
+        `tenant_row()` sets the tenant for the statement's own transaction before reading,
+        so RLS holds as in `tenant_scope` at a third of the round trips."""
+        tid = tenant_id if isinstance(tenant_id, uuid.UUID) else uuid.UUID(str(tenant_id))
+        engine = db.engine()
+        if (
+            not isinstance(engine, PostgresEngine)
+            or current_tenant.get() is not None
+            or engine.current_transaction.get() is not None
+        ):
+            async with tenant_scope(tid, write=False):
+                return await cls.get_in_tenant(object_id)
+        try:
+            oid = object_id if isinstance(object_id, uuid.UUID) else uuid.UUID(str(object_id))
+        except ValueError:
+            return None
+        token = current_tenant.set(tid)  # spans of the statement carry the tenant
+        try:
+            rows = await db.fetch(_tenant_row_sql(cls), tid, oid)
+        finally:
+            current_tenant.reset(token)
+        return db.row_to_instance(cls, rows[0]) if rows else None
+
+    @classmethod
     async def insert_in_tenant(cls, *rows: Self) -> list[Self]:
         tenant_id = require_tenant()
         for row in rows:
@@ -196,10 +223,19 @@ def _column_types(table: type[Table]) -> dict[str, tuple[str, bool]]:
             for column in table._meta.columns}
 
 
+def _columns(table: type[Table]) -> str:
+    return ", ".join(f'"{c._meta.db_column_name}"' for c in table._meta.columns)
+
+
 @cache
 def _get_sql(table: type[Table]) -> str:
-    columns = ", ".join(f'"{c._meta.db_column_name}"' for c in table._meta.columns)
-    return f'select {columns} from "{table._meta.tablename}" where tenant_id = {{}} and id = {{}}'
+    name = table._meta.tablename
+    return f'select {_columns(table)} from "{name}" where tenant_id = {{}} and id = {{}}'
+
+
+@cache
+def _tenant_row_sql(table: type[Table]) -> str:
+    return f'select {_columns(table)} from tenant_row({{}}, null::"{table._meta.tablename}", {{}})'
 
 
 # The row-level security condition of every tenant table. The setting sits in a scalar

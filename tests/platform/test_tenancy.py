@@ -41,6 +41,34 @@ async def test_get_in_tenant_does_not_find_another_tenants_row(dealer_a, dealer_
         assert (await ApiKey.get_in_tenant(issued.api_key.id)).name == "b"
 
 
+async def test_get_for_tenant_reads_only_that_tenants_row(dealer_a, dealer_b) -> None:
+    issued = await create_api_key(dealer_b.id, "b", ["read", "write"], None)
+    row = await ApiKey.get_for_tenant(dealer_b.id, issued.api_key.id)
+    assert (row.name, sorted(row.scopes)) == ("b", ["read", "write"])
+    assert await ApiKey.get_for_tenant(dealer_a.id, issued.api_key.id) is None
+    assert await ApiKey.get_for_tenant(dealer_b.id, "not-a-uuid") is None
+    async with tenant_scope(dealer_b.id, write=False):  # inside a scope it joins it
+        assert (await ApiKey.get_for_tenant(dealer_b.id, issued.api_key.id)).name == "b"
+    with pytest.raises(NoTenantScope):
+        async with tenant_scope(dealer_a.id, write=False):
+            await ApiKey.get_for_tenant(dealer_b.id, issued.api_key.id)
+
+
+@pytest.mark.postgres
+async def test_get_for_tenant_leaves_no_tenant_on_the_connection(dealer_a) -> None:
+    issued = await create_api_key(dealer_a.id, "a", ["read"], None)
+    engine = db.engine()
+    async with engine.pool.acquire() as connection:  # the one-statement read's connection
+        row = await connection.fetchrow(
+            "select * from tenant_row($1, null::api_key, $2)", dealer_a.id, issued.api_key.id
+        )
+        assert row["name"] == "a"
+        assert await connection.fetchval("select current_setting('app.tenant_id', true)") == ""
+        assert await connection.fetch("select id from api_key") == []
+    with pytest.raises(asyncpg.exceptions.UndefinedTableError):  # only tables' row types
+        await db.fetch("select * from tenant_row({}, null::uuid, {})", dealer_a.id, dealer_a.id)
+
+
 @pytest.mark.postgres
 async def test_rls_filters_a_query_that_forgot_the_tenant_filter(dealer_a, dealer_b) -> None:
     await create_api_key(dealer_a.id, "a", ["read"], None)
