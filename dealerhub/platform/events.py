@@ -10,13 +10,13 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from dealerhub.platform import db
 from dealerhub.platform.jobs import actor, periodic
 from dealerhub.platform.tables import EventConsumption, EventOutbox
-from dealerhub.platform.tenancy import current_tenant, tenant_scope, transaction
+from dealerhub.platform.tenancy import current_tenant, insert_rows, tenant_scope, transaction
 
 log = logging.getLogger(__name__)
 RELAY_BATCH = 500
@@ -61,6 +61,12 @@ async def emit(
     return row.id
 
 
+async def emit_many(event_type: str, payloads: list[dict[str, Any]]) -> None:
+    """Events of one type for a set-based change (an import batch), in one statement."""
+    await insert_rows((EventOutbox, [outbox_values(event_type, payload)
+                                     for payload in payloads]))
+
+
 def outbox_values(event_type: str, payload: dict[str, Any],
                   tenant_id: uuid.UUID | None = None) -> dict[str, Any]:
     """An event's outbox row: a hot path inserts it with its change in one statement
@@ -75,7 +81,7 @@ def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
     def convert(value: Any) -> Any:
         if isinstance(value, uuid.UUID):
             return str(value)
-        if isinstance(value, datetime):
+        if isinstance(value, date):  # datetimes too
             return value.isoformat()
         if isinstance(value, dict):
             return {k: convert(v) for k, v in value.items()}

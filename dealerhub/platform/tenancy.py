@@ -191,6 +191,8 @@ async def insert_rows(*groups: Rows) -> None:
     order does not matter. SQLite has no data-modifying CTEs (and no round trips): one
     INSERT per table there. Tenant rows take the scope's tenant."""
     groups = tuple((table, rows) for table, rows in groups if rows)
+    if not groups:
+        return
     for table, rows in groups:
         if issubclass(table, TenantTable):
             tenant_id = require_tenant()

@@ -10,10 +10,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from icalendar import Calendar, Event
 
 from dealerhub.platform.appointments import _ports as ports
-from dealerhub.platform.appointments._availability import Availability, find_slots
-from dealerhub.platform.appointments._capacity import Capacity, load_capacity
+from dealerhub.platform.appointments._availability import Availability, NotFoundError, find_slots
+from dealerhub.platform.appointments._capacity import Capacity, CapacityError, load_capacity
+from dealerhub.platform.appointments._links import book_path
 from dealerhub.platform.appointments.schemas import AvailabilityQuery
 from dealerhub.platform.appointments.tables import Appointment, Task
+from dealerhub.platform.config import get_settings
 from dealerhub.platform.tables import Dealer
 from dealerhub.platform.tenancy import tenant_scope
 
@@ -139,3 +141,43 @@ async def propose_first_maintenance(tenant_id: uuid.UUID, vehicle_id: uuid.UUID,
         vehicle_id=vehicle_id, preferred_at=preferred, job_codes=[FIRST_MAINTENANCE_JOB],
         limit=10), now=now)
 
+
+
+FIRST_MAINTENANCE_TEMPLATE = "appointment.first_maintenance"
+FIRST_MAINTENANCE_TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
+    FIRST_MAINTENANCE_TEMPLATE: {
+        "zh-CN": ("首次保养预约建议",
+                  "{{ customer_name }}您好，感谢您在{{ dealer_name }}购车。您的爱车首次保养建议在"
+                  "{{ proposed_local }}进行，一键预约（也可选择其他时间）：{{ book_url }}"),
+        "en": ("Your first maintenance",
+               "Hello {{ customer_name }}, thank you for buying your car at {{ dealer_name }}. "
+               "We propose its first maintenance on {{ proposed_local }}. Book it (or pick "
+               "another time): {{ book_url }}"),
+    },
+}
+
+
+async def invite_first_maintenance(tenant_id: uuid.UUID, vehicle_id: uuid.UUID,
+                                   customer_id: uuid.UUID, sold_on: date,
+                                   now: datetime | None = None) -> str | None:
+    """On `vehicle.sold`: the proposal three months after the sale, sent with a signed
+    booking link opening on that day through the customer's preferred channel (consent
+    decided by the channels). Nothing is held: the customer books from the link. No
+    proposal (None) when that day has passed or the dealer does not offer the job."""
+    moment = now or datetime.now(UTC)
+    if sold_on + FIRST_MAINTENANCE_AFTER <= moment.date():
+        return None
+    try:
+        found = await propose_first_maintenance(tenant_id, vehicle_id, sold_on, now=moment)
+    except (CapacityError, NotFoundError):
+        return None
+    async with tenant_scope(tenant_id, write=False):
+        cap = await load_capacity(tenant_id)
+    local = cap.local(found.proposed.starts_at if found.proposed else found.window_start)
+    link = f"{book_path(tenant_id, vehicle_id)}?day={local.date().isoformat()}"
+    return await ports.enqueue_message(
+        tenant_id, customer_id, FIRST_MAINTENANCE_TEMPLATE,
+        {"dealer_name": cap.name, "proposed_local": local.strftime("%Y-%m-%d %H:%M"),
+         "book_url": get_settings().public_base_url.rstrip("/") + link},
+        related={"vehicle_id": str(vehicle_id)},
+        idempotency_key=f"first-maintenance:{vehicle_id}")

@@ -121,12 +121,12 @@ async def open_repair_order(tenant_id: uuid.UUID, *, vehicle_id: uuid.UUID,
 
 
 async def enqueue_message(tenant_id: uuid.UUID, customer_id: uuid.UUID, template_key: str,
-                          context: dict[str, Any], appointment_id: uuid.UUID,
+                          context: dict[str, Any], *, related: dict[str, str],
                           idempotency_key: str) -> str:
     """Queue a service message; the channels pick the customer's preferred channel."""
     queued = await channels.enqueue_message(
         tenant_id, customer_id, "service", template_key, context,
-        related={"appointment_id": str(appointment_id)}, idempotency_key=idempotency_key,
+        related=related, idempotency_key=idempotency_key,
     )
     return str(queued.id)
 

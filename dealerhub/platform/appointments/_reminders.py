@@ -23,7 +23,7 @@ CLAIM_BATCH = 200
 # reminder text asks for 1 to confirm and 2 to reschedule.
 REPLY_INTENTS = {"digit:1": "confirm", "digit:2": "reschedule"}
 
-TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
+REMINDER_TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     f"appointment.reminder_{kind}": {
         "zh-CN": (f"预约提醒（{label_zh}）",
                   "{{ customer_name }}您好，您在{{ dealer_name }}的预约时间为"
@@ -106,7 +106,8 @@ async def claim_due_for_dealer(dealer: dict[str, Any], now: datetime) -> int:
             reference = await ports.enqueue_message(
                 dealer["id"], appointment["customer_id"],
                 f"appointment.reminder_{reminder['kind']}",
-                await _message_context(appointment, dealer), appointment["id"],
+                await _message_context(appointment, dealer),
+                related={"appointment_id": str(appointment["id"])},
                 idempotency_key=f"appointment-reminder:{reminder['id']}",
             )
             await Reminder.update_in_tenant({Reminder.status: "sent", Reminder.sent_at: now,

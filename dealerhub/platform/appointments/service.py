@@ -16,9 +16,11 @@ from dealerhub.platform.appointments._availability import (
     haversine_km,
 )
 from dealerhub.platform.appointments._board import (
+    FIRST_MAINTENANCE_TEMPLATES,
     DayBoard,
     calendar_ics,
     day_board,
+    invite_first_maintenance,
     list_appointments,
     propose_first_maintenance,
     timeline_entries,
@@ -57,7 +59,7 @@ from dealerhub.platform.appointments._links import (
     read_target,
 )
 from dealerhub.platform.appointments._reminders import (
-    TEMPLATES,
+    REMINDER_TEMPLATES,
     claim_due_reminders,
     close_task,
     open_reschedule_task,
@@ -96,6 +98,7 @@ __all__ = [
     "forecast_free_minutes",
     "get_appointment",
     "haversine_km",
+    "invite_first_maintenance",
     "list_appointments",
     "manage_path",
     "open_reschedule_task",
@@ -111,6 +114,9 @@ __all__ = [
     "timeline_entries",
     "update_settings",
 ]
+
+# The channel templates appointments send: reminders and the first-maintenance proposal.
+TEMPLATES = REMINDER_TEMPLATES | FIRST_MAINTENANCE_TEMPLATES
 
 
 async def forecast_free_minutes(tenant_id: uuid.UUID, first_day: date,

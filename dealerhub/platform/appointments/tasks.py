@@ -4,6 +4,7 @@ registrations with the channels (message templates) and the customer timeline.""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from dealerhub.platform import events, jobs
 from dealerhub.platform.appointments import _ports as ports
@@ -37,3 +38,14 @@ async def reply_to_reminder(event: events.Event) -> None:
         await service.confirm(event.tenant_id, appointment_id)
     except StateError:
         return  # replied after the appointment was cancelled or took place
+
+
+@events.consumer("vehicle.sold", "appointments.first_maintenance_at_sale")
+async def first_maintenance_at_sale(event: events.Event) -> None:
+    """A vehicle registered with its purchase date: propose its first maintenance."""
+    if event.tenant_id is None:
+        return
+    await service.invite_first_maintenance(
+        event.tenant_id, uuid.UUID(str(event.payload["vehicle_id"])),
+        uuid.UUID(str(event.payload["customer_id"])),
+        date.fromisoformat(str(event.payload["purchase_date"])))

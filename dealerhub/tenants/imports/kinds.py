@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from dealerhub.platform import events
 from dealerhub.tenants.bulk import bulk_insert, bulk_update, bulk_upsert, loaded
 from dealerhub.tenants.customers.facts import refresh_customer_facts
 from dealerhub.tenants.customers.service import after_customer_write, clean_customer
@@ -24,7 +25,7 @@ from dealerhub.tenants.vehicles.facts import (
     vehicle_facts,
     vehicle_models,
 )
-from dealerhub.tenants.vehicles.service import VEHICLE_FIELDS, clean_vehicle
+from dealerhub.tenants.vehicles.service import VEHICLE_FIELDS, clean_vehicle, sold_event
 from dealerhub.tenants.vehicles.tables import Vehicle
 
 Row = tuple[int, dict[str, Any]]
@@ -185,7 +186,7 @@ async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
     readings = await readings_of(existing_ids)
     services = await last_services(existing_ids)
     models = await vehicle_models()
-    records, new_readings, vins = [], [], set()
+    records, new_readings, vins, sold = [], [], set(), []
     for number, values, owner, km, read_on, present in good:
         errors = []
         if owner not in owners:
@@ -218,6 +219,9 @@ async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
             readings=[*history, *([Reading(read_on, km)] if km is not None else [])],
             last_service=services.get(existing) if existing else None))
         records.append(values)
+        if existing is None and (event := sold_event(
+                values["id"], values["customer_id"], values["purchase_date"], today)):
+            sold.append(event)
         if km is not None:
             new_readings.append({"external_id": values["external_id"], "read_on": read_on,
                                  "km": km})
@@ -229,6 +233,7 @@ async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
         {"id": uuid.uuid4(), "vehicle_id": ids[r["external_id"]], "read_on": r["read_on"],
          "km": r["km"], "source": "import"} for r in new_readings], READING_TYPES_SQL)
     await refresh_customer_facts(list({r["customer_id"] for r in records}))
+    await events.emit_many("vehicle.sold", sold)
     outcome.applied = len(records)
     return outcome
 

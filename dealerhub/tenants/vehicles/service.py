@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from dealerhub.platform import events
 from dealerhub.platform.tenancy import tenant_scope, transaction
 from dealerhub.tenants.bulk import loaded
 from dealerhub.tenants.customers.facts import refresh_customer_facts
@@ -108,6 +109,20 @@ async def _check_unique(values: dict[str, Any], vehicle_id: uuid.UUID | None) ->
         raise InvalidInput(errors)
 
 
+# A purchase date further back is history being registered (a DMS import of the car park),
+# not a sale: no `vehicle.sold`, or every import would flood the consumers.
+RECENT_SALE = timedelta(days=90)
+
+
+def sold_event(vehicle_id: uuid.UUID, customer_id: uuid.UUID, purchase_date: date | None,
+               today: date | None = None) -> dict[str, Any] | None:
+    """`vehicle.sold` for a vehicle registered with a recent purchase date (form, API,
+    import): appointments propose the first maintenance from it. Ids and the date only."""
+    if purchase_date is None or purchase_date < (today or date.today()) - RECENT_SALE:
+        return None
+    return {"vehicle_id": vehicle_id, "customer_id": customer_id, "purchase_date": purchase_date}
+
+
 async def create_vehicle(tenant_id: uuid.UUID,
                          data: VehicleCreate | Mapping[str, Any]) -> VehicleRead:
     """A vehicle for a customer; `data` is the API body or raw form values with customer_id."""
@@ -119,6 +134,8 @@ async def create_vehicle(tenant_id: uuid.UUID,
             raise InvalidInput([FieldError("customer_id", "no such customer")])
         await _check_unique(values, None)
         (row,) = await Vehicle.insert_in_tenant(Vehicle(customer_id=owner.id, **values))
+        if sold := sold_event(row.id, owner.id, row.purchase_date):
+            await events.emit("vehicle.sold", sold)
         await refresh_vehicle_facts([row.id])
         await refresh_customer_facts([owner.id])
         rows = await _vehicle_rows(Vehicle.id == row.id)
