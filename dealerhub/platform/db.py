@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import uuid
@@ -12,13 +13,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
 
+import asyncpg
 from asyncpg.pool import Pool
 from opentelemetry import trace
 from piccolo.columns import JSON, JSONB, UUID, Timestamptz
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.querystring import QueryString
 from piccolo.table import Table
@@ -28,6 +30,58 @@ from dealerhub.platform.config import Settings
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 TableT = TypeVar("TableT", bound=Table)
 _tracer = trace.get_tracer("dealerhub.db")
+
+
+class ReleasingPostgresTransaction(PostgresTransaction):
+    """Piccolo's transaction, safe when the server goes away in the middle of it.
+
+    Piccolo clears `current_transaction` and releases the connection only after COMMIT or
+    ROLLBACK succeeded. When PostgreSQL restarts, the ROLLBACK of a transaction it cut off
+    raises, the context stays set, and a long-lived task (the scheduler loop) joins that
+    dead transaction from then on: every periodic task fails until the process restarts.
+    Here the context is always cleared and the connection always handed back (closed first
+    if it is still inside a transaction; a failed BEGIN no longer keeps it checked out).
+    """
+
+    async def __aenter__(self) -> PostgresTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        self.transaction = self.connection.transaction()
+        try:
+            await self.begin()
+        except BaseException:
+            await self._hand_back()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception is not None:
+                if not self._rolled_back:
+                    with contextlib.suppress(Exception):  # a lost server rolled back already
+                        await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()  # a failure propagates: the outcome is unknown
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            await self._hand_back()
+        return exception is None
+
+    async def _hand_back(self) -> None:
+        connection = self.connection
+        if not self.engine.pool:
+            await connection.close()
+            return
+        # asyncpg takes a closed connection back by itself (the proxy is then detached and
+        # answers InterfaceError); one still inside a transaction must never be pooled.
+        with contextlib.suppress(asyncpg.InterfaceError):
+            if connection.is_in_transaction():
+                connection.terminate()
+        await self.engine.pool.release(connection)
 
 
 class LoopPoolPostgresEngine(PostgresEngine):
@@ -74,6 +128,9 @@ class LoopPoolPostgresEngine(PostgresEngine):
     async def close_connection_pool(self) -> None:
         if self.pool is not None:
             await super().close_connection_pool()
+
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return ReleasingPostgresTransaction(engine=self, allow_nested=allow_nested)
 
 
 class TracedSQLiteEngine(SQLiteEngine):

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any, Self
 
 from piccolo.columns import JSON, JSONB, UUID
-from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import TransactionType
 from piccolo.query import Count, Delete, Objects, Select, Update
 from piccolo.table import Table
@@ -50,7 +50,7 @@ async def transaction(*, write: bool = True) -> AsyncIterator[Any]:
             yield tx
 
 
-class TenantPostgresTransaction(PostgresTransaction):
+class TenantPostgresTransaction(db.ReleasingPostgresTransaction):
     """Sends BEGIN and the tenant setting in one round trip (a hot path on every request)."""
 
     def __init__(self, engine: PostgresEngine, tenant_id: uuid.UUID) -> None:
