@@ -66,7 +66,7 @@ def _configure_environment() -> None:
             "DEALERHUB_SECURE_COOKIES": "false",
             "DEALERHUB_ALLOW_PRIVATE_WEBHOOKS": "true",
             "DEALERHUB_LOGIN_ATTEMPTS_PER_MINUTE": "100000",
-            "DEALERHUB_QUEUE_NAMESPACE": f"dealerhub-test-{RUN_ID}",
+            "DEALERHUB_REDIS_NAMESPACE": f"dealerhub-test-{RUN_ID}",
         }
     )
     os.environ.pop("DATABASE_URL", None)
