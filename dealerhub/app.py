@@ -40,7 +40,7 @@ from dealerhub.platform.campaigns.routes import CAMPAIGN_ROUTES
 from dealerhub.platform.campaigns.routes import TEMPLATES as CAMPAIGN_TEMPLATES
 from dealerhub.platform.config import Settings, get_settings
 from dealerhub.platform.health import HealthController
-from dealerhub.platform.security_headers import SecurityHeadersMiddleware
+from dealerhub.platform.security_headers import add_security_headers
 from dealerhub.platform.web import page, template_directories
 from dealerhub.platform.web.api import ApiKeyController, AuthApiController, TokenController
 from dealerhub.platform.web.i18n import gettext_for, request_locale
@@ -189,6 +189,7 @@ def create_app(settings: Settings | None = None, embedded_jobs: bool | None = No
         cookie_name="dh_csrf",
         header_name="x-csrftoken",
         cookie_secure=settings.secure_cookies,
+        cookie_httponly=True,  # pages render the token; no script reads the cookie
         cookie_samesite="lax",
         exclude=["^/api/"],
     )
@@ -208,8 +209,8 @@ def create_app(settings: Settings | None = None, embedded_jobs: bool | None = No
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
             ),
         ],
+        before_send=[add_security_headers],
         middleware=[
-            SecurityHeadersMiddleware,
             session_config.middleware,
             auth_middleware,
             AuditMiddleware,

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from dealerhub.platform.appointments.demo import seed_demo as seed_appointments
-from dealerhub.platform.auth import hash_password
+from dealerhub.platform.auth import PasswordRefused, hash_password, password_problem
 from dealerhub.platform.campaigns.demo import seed_demo as seed_campaigns
 from dealerhub.platform.scoring.demo import seed_demo as seed_scoring
 from dealerhub.platform.tables import AppUser, Dealer, Region
@@ -98,6 +98,15 @@ def banner(url: str) -> str:
     return "\n".join(lines)
 
 
+def _check_demo_password(users: list[AppUser]) -> None:
+    """The demo logins share one hash (argon2 per user would slow the seed), so the
+    password policy that `hash_new_password` applies is checked here for each login."""
+    for user in users:
+        problem = password_problem(DEMO_PASSWORD, user.email, user.display_name)
+        if problem:
+            raise PasswordRefused(f"demo password for {user.email}: {problem}")
+
+
 async def seed(seed: int = 2026, customers_per_dealer: int = 300) -> bool:
     """Create the demo OEM unless dealers exist already; returns whether it created it."""
     if await Dealer.count() > 0:
@@ -148,6 +157,7 @@ async def seed(seed: int = 2026, customers_per_dealer: int = 300) -> bool:
                         region=dealer.region,
                     )
                 )
+        _check_demo_password(users)
         await AppUser.insert(*users)
     for hook in SEED_HOOKS:
         started = time.perf_counter()

@@ -219,10 +219,12 @@ _hash_cache: dict[str, str] = {}
 
 
 def _password_hash() -> str:
-    from dealerhub.platform.auth import hash_password
+    """One hash for every fixture user, made through the password policy (the fixtures'
+    e-mails are `<role>.<code>@test.example`, none of which the password contains)."""
+    from dealerhub.platform.auth import hash_new_password
 
     if PASSWORD not in _hash_cache:
-        _hash_cache[PASSWORD] = hash_password(PASSWORD)
+        _hash_cache[PASSWORD] = hash_new_password(PASSWORD, "fixture@test.example")
     return _hash_cache[PASSWORD]
 
 

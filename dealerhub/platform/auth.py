@@ -78,13 +78,46 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def validate_password(password: str) -> str | None:
-    """The password policy; returns the reason a password is refused, or None."""
-    if len(password) < 10:
-        return "must be at least 10 characters"
-    if password.isdigit() or password.isalpha():
-        return "must mix letters with digits or symbols"
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 200
+# The most used passwords of public breach lists that a length rule alone would admit.
+COMMON_PASSWORDS = frozenset({
+    "password1234", "password12345", "password123456", "passw0rd1234", "123456789012",
+    "qwerty123456", "qwertyuiop12", "1qaz2wsx3edc", "abc123456789", "iloveyou1234",
+    "welcome12345", "admin1234567", "administrator", "letmein12345", "changeme1234",
+    "woaini520131", "woaini1314520", "aa1234567890", "a12345678910", "zxcvbnm12345",
+})
+
+
+class PasswordRefused(ValueError):
+    """A new password breaks the policy; the message is English, for `_()` to translate."""
+
+
+def password_problem(password: str, email: str, display_name: str = "") -> str | None:
+    """The password policy, applied wherever a password is set; the reason or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return "Use at least 12 characters."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return "Use at most 200 characters."
+    classes = (str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum())
+    if sum(any(test(c) for c in password) for test in classes) < 2:
+        return "Mix at least two of: lower-case letters, capitals, digits, symbols."
+    lowered = password.lower()
+    local_part = email.strip().lower().split("@")[0]
+    personal = [local_part, *display_name.lower().split()]
+    if any(len(part) >= 3 and part in lowered for part in personal):
+        return "Do not use your e-mail address or name in the password."
+    if lowered in COMMON_PASSWORDS:
+        return "This password is too common; choose another."
     return None
+
+
+def hash_new_password(password: str, email: str, display_name: str = "") -> str:
+    """The hash to store for a password someone chose; refuses one that breaks the policy."""
+    problem = password_problem(password, email, display_name)
+    if problem:
+        raise PasswordRefused(problem)
+    return hash_password(password)
 
 
 def _to_current(user: AppUser, via: str = "session") -> CurrentUser:
@@ -129,6 +162,19 @@ async def authenticate_password(email: str, password: str, now: datetime | None 
     if _hasher.check_needs_rehash(user.password_hash):
         updates[AppUser.password_hash] = hash_password(password)
     await AppUser.update(updates).where(AppUser.id == user.id)
+    return user
+
+
+async def change_password(email: str, current_password: str, new_password: str) -> AppUser:
+    """Set a new password the user chose. The current one is checked like a sign-in (wrong
+    ones count towards the lockout); every session and bearer token of the user ends."""
+    user = await authenticate_password(email, current_password)
+    new_hash = hash_new_password(new_password, user.email, user.display_name)
+    user.session_version += 1
+    await AppUser.update(
+        {AppUser.password_hash: new_hash, AppUser.session_version: user.session_version}
+    ).where(AppUser.id == user.id)
+    forget_credentials(user.id)
     return user
 
 

@@ -1,37 +1,32 @@
-"""Security headers on every response; HSTS only when the request arrived over TLS."""
+"""Security headers on every response; HSTS only when the request arrived over TLS.
+
+"Arrived over TLS" is the ASGI scope's scheme: uvicorn (`proxy_headers=True`) sets it from
+X-Forwarded-Proto only when the peer is in FORWARDED_ALLOW_IPS, so a client cannot claim
+TLS by sending the header itself.
+"""
 
 from __future__ import annotations
 
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
-    "base-uri 'self'"
+    "base-uri 'self'; object-src 'none'"
 )
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        forwarded = dict(scope.get("headers", [])).get(b"x-forwarded-proto", b"").decode()
-        over_tls = scope.get("scheme") == "https" or forwarded == "https"
-
-        async def add_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                headers.setdefault("content-security-policy", CONTENT_SECURITY_POLICY)
-                headers["x-content-type-options"] = "nosniff"
-                headers["x-frame-options"] = "DENY"
-                headers["referrer-policy"] = "same-origin"
-                if over_tls:
-                    headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
-            await send(message)
-
-        await self.app(scope, receive, add_headers)
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """A `before_send` hook rather than a middleware, so that answers produced outside the
+    middleware stack (404 for unknown paths, 401/403 raised by authentication) carry the
+    headers too."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    headers.setdefault("content-security-policy", CONTENT_SECURITY_POLICY)
+    headers["x-content-type-options"] = "nosniff"
+    headers["x-frame-options"] = "DENY"
+    headers["referrer-policy"] = "same-origin"
+    if scope.get("scheme") == "https":
+        headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"

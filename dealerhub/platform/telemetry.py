@@ -15,6 +15,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
+from dealerhub.platform import log_redaction
 from dealerhub.platform.config import Settings
 from dealerhub.platform.tenancy import current_tenant
 
@@ -85,6 +86,7 @@ def setup(settings: Settings, extra: SpanProcessor | None = None) -> bool:
 
 
 def _setup_logging() -> None:
+    log_redaction.install()
     handler = logging.StreamHandler()
     handler.addFilter(TraceIdLogFilter())
     handler.setFormatter(

@@ -1,5 +1,7 @@
 """The console/outbox channel: the embedded default. The rendered message is already stored
-on the message row; this channel logs it and reports it sent, so a demo needs no provider."""
+on the message row (the portal's message pages show it); this channel logs that it "sent"
+it and reports it sent, so a demo needs no provider. The body is not logged: it carries
+names and signed links, and the redacting log filter cannot recognise a name."""
 
 from __future__ import annotations
 
@@ -17,6 +19,6 @@ class ConsoleChannel(Channel):
         "en": "Console (stored, not sent)", "zh-CN": "控制台（仅存储，不发送）"}
 
     async def send(self, message: OutboundMessage) -> str:
-        log.info("console message %s to %s: %s", message.message_id, message.to,
-                 message.subject or message.body[:60])
+        log.info("console message %s to %s (%d characters)", message.message_id, message.to,
+                 len(message.body))
         return f"console-{message.message_id}"

@@ -8,12 +8,18 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
-from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
 
 from dealerhub.platform import auth
 from dealerhub.platform.auth import CurrentUser, dealer_admin_only
 from dealerhub.platform.tables import ApiKey
-from dealerhub.platform.web.routes import AUDIT_ACTOR_KEY
+from dealerhub.platform.web.i18n import gettext_for, request_locale
+from dealerhub.platform.web.routes import AUDIT_ACTOR_KEY, change_password
 
 
 class StrictStruct(msgspec.Struct, forbid_unknown_fields=True):
@@ -23,6 +29,11 @@ class StrictStruct(msgspec.Struct, forbid_unknown_fields=True):
 class TokenRequest(StrictStruct):
     email: Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class PasswordChange(StrictStruct):
+    current_password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    new_password: Annotated[str, msgspec.Meta(min_length=1, max_length=400)]
 
 
 class TokenRead(msgspec.Struct):
@@ -98,6 +109,23 @@ class AuthApiController(Controller):
         return MeRead(
             user.id, user.email, user.display_name, user.role, user.tenant_id, user.locale
         )
+
+    @post("/me/password", status_code=200)
+    async def change_password(self, request: Request, data: PasswordChange) -> TokenRead:
+        """Change the caller's password (at least 12 characters, two kinds of character,
+        not the e-mail or name, not a common one). Every earlier session and token ends;
+        the answer carries a new token."""
+        user: CurrentUser = request.user
+        if user.via == "api_key":
+            raise PermissionDeniedException("API keys have no password")
+        _ = gettext_for(request_locale(request))
+        updated, errors = await change_password(
+            user, data.current_password, data.new_password, _
+        )
+        if updated is None:
+            (field, message), = errors.items()
+            raise ValidationException(message, extra=[{"key": field, "message": message}])
+        return TokenRead(auth.issue_token(updated), "bearer", auth.TOKEN_MAX_AGE_SECONDS)
 
 
 class ApiKeyController(Controller):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlparse
 
@@ -14,7 +15,7 @@ from msgspec import Struct
 from dealerhub.platform import auth
 from dealerhub.platform.audit import AUDIT_ACTOR_KEY
 from dealerhub.platform.auth import CurrentUser
-from dealerhub.platform.tables import Dealer
+from dealerhub.platform.tables import AppUser, Dealer
 from dealerhub.platform.web.i18n import LOCALE_COOKIE, LOCALES, gettext_for, request_locale
 from dealerhub.platform.web.nav import tiles_for
 from dealerhub.platform.web.pages import page
@@ -25,6 +26,28 @@ class LoginForm(Struct):
     email: str = ""
     password: str = ""
     next: str = ""
+
+
+class PasswordForm(Struct):
+    current_password: str = ""
+    new_password: str = ""
+
+
+async def change_password(
+    user: CurrentUser, current: str, new: str, _: Callable[[str], str]
+) -> tuple[AppUser | None, dict[str, str]]:
+    """The page's and the API's password change: the updated user, or {field: message}."""
+    try:
+        return await auth.change_password(user.email, current, new), {}
+    except auth.LoginRefused as refused:
+        message = (
+            _("Account locked after too many wrong passwords. Try again later.")
+            if refused.locked_until
+            else _("The current password is wrong.")
+        )
+        return None, {"current_password": message}
+    except auth.PasswordRefused as refused:
+        return None, {"new_password": _(str(refused))}
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -77,10 +100,14 @@ class LoginController(Controller):
                 email=data.email,
                 next=safe_next(data.next, ""),
             )
-        await rotate_session(request, request.app.state.session_config)
-        request.set_session({"user_id": str(user.id), "v": user.session_version})
-        current = auth._to_current(user)
-        return Redirect(safe_next(data.next, home_for(current)), status_code=303)
+        await start_session(request, user)
+        return Redirect(safe_next(data.next, home_for(auth._to_current(user))), status_code=303)
+
+
+async def start_session(request: Request, user: AppUser) -> None:
+    """A fresh session id for a user who just proved who they are."""
+    await rotate_session(request, request.app.state.session_config)
+    request.set_session({"user_id": str(user.id), "v": user.session_version})
 
 
 class ShellController(Controller):
@@ -88,6 +115,26 @@ class ShellController(Controller):
     async def logout(self, request: Request) -> Redirect:
         request.clear_session()
         return Redirect("/login", status_code=303)
+
+    @get("/account/password", include_in_schema=False)
+    async def password_form(self, request: Request) -> Template:
+        return page(request, "password.html", errors={})
+
+    @post("/account/password", include_in_schema=False)
+    async def password_change(
+        self,
+        request: Request,
+        data: Annotated[PasswordForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Any:
+        """Every other session and token of the user ends; this one continues under a new id."""
+        _ = gettext_for(request_locale(request))
+        user, errors = await change_password(
+            request.user, data.current_password, data.new_password, _
+        )
+        if user is None:
+            return page(request, "password.html", status_code=400, errors=errors)
+        await start_session(request, user)
+        return page(request, "password.html", errors={}, changed=True)
 
     @get("/lang/{code:str}", exclude_from_auth=True, include_in_schema=False)
     async def switch_language(self, code: str, next: str | None = None) -> Response:

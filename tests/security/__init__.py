@@ -1,0 +1,1 @@
+"""Security: headers, sessions, CSRF, secrets in logs, the audit trail (issue #10)."""
