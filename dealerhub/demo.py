@@ -75,6 +75,12 @@ def dealer_logins(code: str) -> list[tuple[str, str]]:
     ]
 
 
+def auditor_login(code: str) -> str:
+    """Each dealer's auditor (access history only); added after the staff so the seeded
+    random sequence, and with it the demo data, stays as it was."""
+    return f"auditor@{code.lower()}.demo"
+
+
 OEM_LOGINS = [("oem_admin", "hq-admin@oem.demo"), ("oem_analyst", "hq-analyst@oem.demo")]
 
 
@@ -86,6 +92,7 @@ def printed_logins() -> list[DemoLogin]:
             if role not in seen:
                 seen.add(role)
                 logins.append(DemoLogin(role, email, code))
+        logins.append(DemoLogin("auditor", auditor_login(code), code))
     return logins
 
 
@@ -157,6 +164,12 @@ async def seed(seed: int = 2026, customers_per_dealer: int = 300) -> bool:
                         region=dealer.region,
                     )
                 )
+        users += [
+            AppUser(email=auditor_login(dealer.code), display_name="审计员",
+                    password_hash=password_hash, role="auditor", dealer=dealer.id,
+                    region=dealer.region)
+            for dealer in dealers
+        ]
         _check_demo_password(users)
         await AppUser.insert(*users)
     for hook in SEED_HOOKS:

@@ -26,7 +26,10 @@ from dealerhub.platform.tenancy import tenant_scope
 
 OEM_ROLES = frozenset({"oem_admin", "oem_analyst"})
 DEALER_ROLES = frozenset({"dealer_admin", "service_advisor", "cs_agent"})
-ROLES = OEM_ROLES | DEALER_ROLES | {"integration"}
+# A dealer's auditor reads the access history of the dealer's customer records and
+# nothing else: not a DEALER_ROLE, so no portal page with personal data admits it.
+AUDITOR_ROLES = frozenset({"dealer_admin", "auditor"})
+ROLES = OEM_ROLES | DEALER_ROLES | AUDITOR_ROLES | {"integration"}
 API_KEY_SCOPES = frozenset({"read", "write", "appointments", "events", "imports"})
 
 # Credentials checked in the last few seconds are trusted without another query; a
@@ -374,6 +377,7 @@ dealer_staff = requires_roles(*DEALER_ROLES)
 dealer_admin_only = requires_roles("dealer_admin")
 oem_staff = requires_roles(*OEM_ROLES)
 oem_admin_only = requires_roles("oem_admin")
+auditors = requires_roles(*AUDITOR_ROLES)
 
 
 async def list_api_keys(tenant_id: uuid.UUID) -> list[ApiKey]:

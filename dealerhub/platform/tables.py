@@ -84,7 +84,8 @@ class ApiKey(TenantTable, tablename="api_key"):
 
 
 class AuditLog(PlatformTable, tablename="audit_log"):
-    """Who did what, where and when. OEM actions have no tenant, so `tenant_id` is nullable."""
+    """Who did what, where and when. OEM actions have no tenant, so `tenant_id` is nullable.
+    `customer_id` names the customer record a request read or changed (access history)."""
 
     at = Timestamptz(default=TimestamptzNow())
     user_id = UUID(null=True, default=None)
@@ -94,6 +95,7 @@ class AuditLog(PlatformTable, tablename="audit_log"):
     target = Varchar(length=500)
     status_code = SmallInt()
     ip = Varchar(length=64, default="")
+    customer_id = UUID(null=True, default=None)
 
 
 class EventOutbox(PlatformTable, tablename="event_outbox"):

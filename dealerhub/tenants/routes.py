@@ -2,6 +2,10 @@
 
 from pathlib import Path
 
+from dealerhub.tenants.customers.access import (
+    AccessHistoryApiController,
+    AccessHistoryPageController,
+)
 from dealerhub.tenants.customers.routes import CustomerApiController, CustomerPageController
 from dealerhub.tenants.imports.routes import ImportApiController, ImportPageController
 from dealerhub.tenants.repair_orders.routes import (
@@ -21,7 +25,7 @@ TENANT_ROUTES = [
     CustomerApiController, CustomerPageController, VehicleApiController, VehiclePageController,
     VehicleModelApiController, VehicleModelPageController, RepairOrderApiController,
     RepairOrderPageController, StaffApiController, StaffPageController, ImportApiController,
-    ImportPageController,
+    ImportPageController, AccessHistoryApiController, AccessHistoryPageController,
 ]
 TEMPLATES = [HERE / module / "templates"
              for module in ("customers", "vehicles", "repair_orders", "staff", "imports")]

@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import Parameter
 from litestar.response import Redirect, Response, Template
 
+from dealerhub.platform.audit import AUDIT_READS, note_customer
 from dealerhub.platform.auth import DEALER_ROLES, CurrentUser, dealer_admin_only
 from dealerhub.platform.web import register_nav, register_tile
 from dealerhub.tenants.customers import privacy, service
@@ -104,11 +105,13 @@ class CustomerApiController(Controller):
     @post("/", guards=api_write)
     async def create(self, request: Request, data: CustomerCreate) -> CustomerRead:
         try:
-            return customer_read(await service.create_customer(request.user.tenant_id, data))
+            row = await service.create_customer(request.user.tenant_id, data)
         except InvalidInput as invalid:
             raise validation_error(invalid) from None
+        note_customer(request, row.id)
+        return customer_read(row)
 
-    @get("/{customer_id:uuid}", guards=api_read)
+    @get("/{customer_id:uuid}", guards=api_read, opt=AUDIT_READS)
     async def read(self, request: Request, customer_id: uuid.UUID) -> CustomerRead:
         return customer_read(_found(await service.get_customer(request.user.tenant_id,
                                                                customer_id)))
@@ -122,7 +125,7 @@ class CustomerApiController(Controller):
             raise validation_error(invalid) from None
         return customer_read(_found(row))
 
-    @get("/{customer_id:uuid}/consents", guards=api_read)
+    @get("/{customer_id:uuid}/consents", guards=api_read, opt=AUDIT_READS)
     async def consents(self, request: Request, customer_id: uuid.UUID) -> list[ConsentRead]:
         _found(await service.get_customer(request.user.tenant_id, customer_id))
         return [ConsentRead(c.purpose, c.channel, c.granted, c.changed_at, c.source)
@@ -149,14 +152,14 @@ class CustomerApiController(Controller):
             raise validation_error(invalid) from None
         return customer_read(_found(row))
 
-    @get("/{customer_id:uuid}/timeline", guards=api_read)
+    @get("/{customer_id:uuid}/timeline", guards=api_read, opt=AUDIT_READS)
     async def customer_timeline(self, request: Request, customer_id: uuid.UUID,
                                 limit: int = 100) -> list[TimelineEntry]:
         _found(await service.get_customer(request.user.tenant_id, customer_id))
         return await timeline(request.user.tenant_id, customer_id, int_arg(limit, 100,
                                                                            maximum=1000))
 
-    @get("/{customer_id:uuid}/export", guards=[dealer_admin_only])
+    @get("/{customer_id:uuid}/export", guards=[dealer_admin_only], opt=AUDIT_READS)
     async def export(self, request: Request, customer_id: uuid.UUID) -> Response:
         """PIPL: everything about the customer as a JSON file (audited)."""
         return await _export_response(request.user, customer_id)
@@ -212,9 +215,10 @@ class CustomerPageController(Controller):
         except InvalidInput as invalid:
             return render(request, "customers/form.html", status_code=400, values=values,
                         errors=form_errors(invalid), customer=None, **_choices())
+        note_customer(request, row.id)
         return Redirect(f"/customers/{row.id}", status_code=303)
 
-    @get("/{customer_id:uuid}", include_in_schema=False)
+    @get("/{customer_id:uuid}", include_in_schema=False, opt=AUDIT_READS)
     async def view(self, request: Request, customer_id: uuid.UUID) -> Template:
         tenant_id = request.user.tenant_id
         row = _found(await service.get_customer(tenant_id, customer_id))
@@ -227,7 +231,7 @@ class CustomerPageController(Controller):
                     consents=await service.list_consents(tenant_id, customer_id),
                     entries=await timeline(tenant_id, customer_id, 100), **_choices())
 
-    @get("/{customer_id:uuid}/edit", include_in_schema=False)
+    @get("/{customer_id:uuid}/edit", include_in_schema=False, opt=AUDIT_READS)
     async def edit_form(self, request: Request, customer_id: uuid.UUID) -> Template:
         row = _found(await service.get_customer(request.user.tenant_id, customer_id))
         return render(request, "customers/form.html", values=_form_values(row), errors={},
@@ -274,7 +278,8 @@ class CustomerPageController(Controller):
             raise validation_error(invalid) from None
         return Redirect(f"/customers/{customer_id}#team", status_code=303)
 
-    @get("/{customer_id:uuid}/export", include_in_schema=False, guards=[dealer_admin_only])
+    @get("/{customer_id:uuid}/export", include_in_schema=False, guards=[dealer_admin_only],
+         opt=AUDIT_READS)
     async def export(self, request: Request, customer_id: uuid.UUID) -> Response:
         return await _export_response(request.user, customer_id)
 

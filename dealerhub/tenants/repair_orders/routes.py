@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
+from dealerhub.platform.audit import AUDIT_READS, note_customer
 from dealerhub.tenants.fields import InvalidInput
 from dealerhub.tenants.repair_orders import service
 from dealerhub.tenants.repair_orders.schemas import (
@@ -55,7 +56,8 @@ class RepairOrderPageController(Controller):
     path = "/repair-orders"
     guards = dealer_pages
 
-    @get("/{repair_order_id:uuid}", include_in_schema=False)
+    @get("/{repair_order_id:uuid}", include_in_schema=False, opt=AUDIT_READS)
     async def view(self, request: Request, repair_order_id: uuid.UUID) -> Template:
         order = _found(await service.get_repair_order(request.user.tenant_id, repair_order_id))
+        note_customer(request, order.customer_id)
         return render(request, "repair_orders/view.html", order=order)

@@ -10,6 +10,7 @@ from litestar import Controller, Request, get, patch, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
+from dealerhub.platform.audit import AUDIT_READS, note_customer
 from dealerhub.platform.auth import (
     DEALER_ROLES,
     OEM_ROLES,
@@ -129,10 +130,11 @@ class VehiclePageController(Controller):
                         models=await service.list_vehicle_models())
         return Redirect(f"/customers/{customer_id}#vehicles", status_code=303)
 
-    @get("/vehicles/{vehicle_id:uuid}", include_in_schema=False)
+    @get("/vehicles/{vehicle_id:uuid}", include_in_schema=False, opt=AUDIT_READS)
     async def view(self, request: Request, vehicle_id: uuid.UUID,
                    error: str | None = None) -> Template:
         vehicle = _found(await service.get_vehicle(request.user.tenant_id, vehicle_id))
+        note_customer(request, vehicle.customer_id)
         return render(request, "vehicles/view.html", vehicle=vehicle, error=error,
                     readings=await service.odometer_history(request.user.tenant_id, vehicle_id),
                     declined=await declined_work(request.user.tenant_id, vehicle_id),
