@@ -75,6 +75,10 @@ STATUS_TIME = {"arrived": Appointment.arrived_at, "in_service": Appointment.in_s
 STATUS_EVENT = {"arrived": "appointment.arrived", "no_show": "appointment.no_show",
                 "delivered": "appointment.completed"}
 CHANNELS = frozenset({"portal", "api", "self_service", "sale"})
+# How the customer asked when the request does not say: a portal booking is an advisor or
+# CS agent taking a call.
+REQUEST_CHANNEL_OF = {"portal": "phone", "api": "api", "self_service": "self_service",
+                      "sale": "sale"}
 # A unique-key collision on a bay, loaner or driver picked by a concurrent booking is retried
 # on fresh data; a technician time that is really gone then fails the capacity check.
 WRITE_ATTEMPTS = 5
@@ -103,7 +107,8 @@ def event_payload(row: Appointment, **extra: Any) -> dict[str, Any]:
     """Ids and the timestamps process-metric scoring needs; never personal data."""
     return {
         "appointment_id": row.id, "customer_id": row.customer_id, "vehicle_id": row.vehicle_id,
-        "advisor_staff_id": row.advisor_staff_id, "channel": row.channel, "status": row.status,
+        "advisor_staff_id": row.advisor_staff_id, "channel": row.channel,
+        "request_channel": row.request_channel, "status": row.status,
         "rework": row.rework, "request_received_at": row.request_received_at,
         "first_response_at": row.first_response_at, "booked_at": row.booked_at,
         "starts_at": row.starts_at, "arrived_at": row.arrived_at,
@@ -291,7 +296,8 @@ async def _write_booking(tenant_id: uuid.UUID, data: AppointmentCreate, *, chann
             technician_id=found.technician_id, bay_id=found.bay_id,
             loaner_id=found.loaner_id, driver_id=found.driver_id,
             starts_at=found.starts_at, ends_at=found.ends_at, status="booked",
-            channel=channel, job_codes=need.codes, intake=intake,
+            channel=channel, request_channel=data.request_channel or REQUEST_CHANNEL_OF[channel],
+            job_codes=need.codes, intake=intake,
             estimate_minutes=need.minutes, estimate_labour_fen=need.labour_fen,
             estimate_parts_fen=need.parts_fen, rework=data.rework, quick=need.quick,
             mobile=need.mobile, loaner=need.loaner, pickup=need.pickup,

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dealerhub.platform import db
+from dealerhub.platform import db, events
 from dealerhub.platform.appointments import _ports as ports
 from dealerhub.platform.appointments._links import manage_path
 from dealerhub.platform.appointments.tables import Appointment, Reminder, ServiceJob, Task
@@ -113,6 +113,10 @@ async def claim_due_for_dealer(dealer: dict[str, Any], now: datetime) -> int:
             await Reminder.update_in_tenant({Reminder.status: "sent", Reminder.sent_at: now,
                                              Reminder.message_ref: reference[:100]}).where(
                 Reminder.id == reminder["id"])
+            await events.emit("appointment.reminder_sent", {
+                "reminder_id": reminder["id"], "appointment_id": appointment["id"],
+                "customer_id": appointment["customer_id"], "kind": reminder["kind"],
+                "starts_at": appointment["starts_at"], "sent_at": now, "message_id": reference})
             sent += 1
     return sent
 

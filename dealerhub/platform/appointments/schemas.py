@@ -47,6 +47,10 @@ class AvailabilityQuery(StrictStruct):
     limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 20
 
 
+RequestChannel = Literal["phone", "sms", "email", "wechat", "walk_in", "self_service", "api",
+                         "sale"]
+
+
 class AppointmentCreate(StrictStruct):
     vehicle_id: uuid.UUID
     starts_at: datetime
@@ -60,6 +64,9 @@ class AppointmentCreate(StrictStruct):
     advisor_staff_id: uuid.UUID | None = None
     request_received_at: datetime | None = None
     first_response_at: datetime | None = None
+    # How the customer asked (scoring's response SLA: e-mail 30 min, SMS 60 min); without
+    # it, what the booking channel implies (`REQUEST_CHANNEL_OF`).
+    request_channel: RequestChannel | None = None
 
 
 class AppointmentReschedule(StrictStruct):
@@ -186,6 +193,7 @@ class AppointmentRead(msgspec.Struct):
     cancelled_at: datetime | None
     reschedule_count: int
     repair_order_id: uuid.UUID | None
+    request_channel: str = ""  # default: responses stored for idempotency keys before it
 
 
 class TaskRead(msgspec.Struct):
@@ -220,4 +228,5 @@ def appointment_read(row: Any) -> AppointmentRead:
         booked_at=row.booked_at, confirmed_at=row.confirmed_at, arrived_at=row.arrived_at,
         delivered_at=row.delivered_at, cancelled_at=row.cancelled_at,
         reschedule_count=row.reschedule_count, repair_order_id=row.repair_order_id,
+        request_channel=row.request_channel,
     )

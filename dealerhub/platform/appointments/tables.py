@@ -87,7 +87,8 @@ class Appointment(TenantTable, tablename="appointment"):
     starts_at = Timestamptz()
     ends_at = Timestamptz()
     status = Varchar(length=16, default="booked")
-    channel = Varchar(length=16)
+    channel = Varchar(length=16)  # where it was booked: portal, api, self_service, sale
+    request_channel = Varchar(length=16, default="")  # how the customer asked: phone, sms, …
     job_codes = JSONB(default=[])
     intake = JSONB(default={})
     estimate_minutes = Integer(default=0)

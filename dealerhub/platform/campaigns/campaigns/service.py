@@ -197,6 +197,9 @@ async def _send(campaign: Campaign, recipient: CampaignRecipient, step: Step,
                                                     if step.next_after_days else None)}
         if recipient.contacted_at is None:
             values[CampaignRecipient.contacted_at] = now
+            await events.emit("campaign.targeted", {
+                "campaign_id": campaign.id, "customer_id": recipient.customer_id,
+                "campaign_recipient_id": recipient.id, "targeted_at": now})
         await events.emit("campaign.recipient_contacted", {
             "campaign_id": campaign.id, "customer_id": recipient.customer_id,
             "campaign_recipient_id": recipient.id, "step": step.number,
@@ -323,6 +326,16 @@ def _instant(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _first_conversion(recipient: CampaignRecipient) -> dict[str, Any]:
+    """`targeted_at` (the first contact) on a contacted recipient's first booking or visit
+    only: scoring's campaign conversion counts each converted customer once against
+    `campaign.targeted`; the hold-out group was never targeted."""
+    first = recipient.booked_at is None and recipient.visited_at is None
+    if not first or recipient.hold_out or recipient.contacted_at is None:
+        return {}
+    return {"targeted_at": recipient.contacted_at}
+
+
 async def on_booked(event: events.Event) -> None:
     at = _instant(event.payload.get("booked_at")) or event.occurred_at
     for recipient, campaign in await _attributable(uuid.UUID(event.payload["customer_id"]), at):
@@ -335,7 +348,8 @@ async def on_booked(event: events.Event) -> None:
         }).where(CampaignRecipient.id == recipient.id)
         await events.emit("campaign.converted", {
             "campaign_id": campaign.id, "customer_id": recipient.customer_id, "booked": True,
-            "visited": False, "revenue": 0.0, "hold_out": recipient.hold_out})
+            "visited": False, "revenue": 0.0, "hold_out": recipient.hold_out,
+            **_first_conversion(recipient)})
 
 
 async def on_visit(event: events.Event) -> None:
@@ -351,7 +365,8 @@ async def on_visit(event: events.Event) -> None:
         await events.emit("campaign.converted", {
             "campaign_id": campaign.id, "customer_id": recipient.customer_id,
             "booked": recipient.booked_at is not None, "visited": True,
-            "revenue": float(revenue), "hold_out": recipient.hold_out})
+            "revenue": float(revenue), "hold_out": recipient.hold_out,
+            **_first_conversion(recipient)})
 
 
 async def record_response(tenant_id: uuid.UUID, campaign_id: uuid.UUID,
