@@ -34,14 +34,6 @@ class Submission:
     staff_session: bool = False
 
 
-async def _shared_phone(customer_id: uuid.UUID) -> bool:
-    profile = await customers.contact_profile(require_tenant(), customer_id)
-    if profile is None or not profile.phone_e164:
-        return False
-    return len(await customers.find_customer_ids_by_phone(require_tenant(),
-                                                          profile.phone_e164)) > 1
-
-
 _staff_ips: dict[uuid.UUID, tuple[float, frozenset[str]]] = {}
 
 
@@ -81,7 +73,7 @@ async def flags_for(invitation: Invitation, scores: list[int], texts: list[str],
                     source: Submission, now: datetime) -> list[str]:
     """The integrity flags of one submission (inside the tenant scope)."""
     found = []
-    if await _shared_phone(invitation.customer_id):
+    if await customers.shares_phone(require_tenant(), invitation.customer_id):
         found.append("shared_phone")
     if source.channel == "web" and await _dealer_network(source.client_ip, now):
         found.append("dealer_network")

@@ -324,6 +324,17 @@ async def list_consents(tenant_id: uuid.UUID, customer_id: uuid.UUID) -> list[Cu
         ).order_by(CustomerConsent.purpose).order_by(CustomerConsent.channel)
 
 
+async def shares_phone(tenant_id: uuid.UUID, customer_id: uuid.UUID) -> bool:
+    """The customer's phone number is also on another customer not erased (one query: the
+    survey's integrity check runs it on every answer)."""
+    async with tenant_scope(tenant_id, write=False) as tid:
+        rows = await db.fetch(
+            "select count(*) as n from customer o join customer c on c.tenant_id = o.tenant_id "
+            "and c.phone_e164 = o.phone_e164 where o.tenant_id = {} and o.id = {} "
+            "and o.phone_e164 <> '' and c.erased_at is null", tid, customer_id)
+    return int(rows[0]["n"]) > 1
+
+
 async def find_customer_ids_by_phone(tenant_id: uuid.UUID, phone_e164: str) -> list[uuid.UUID]:
     """Customers with this number (an inbound SMS or call); an unparseable number finds none."""
     try:
