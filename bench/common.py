@@ -167,7 +167,9 @@ def served(app: str, env: dict[str, str], *, factory: bool = True) -> Iterator[s
     base = f"http://127.0.0.1:{port}"
     SERVED_PIDS[base] = process.pid
     try:
-        deadline = time.monotonic() + 30
+        # start-up imports every component: under a load average of 15–20 on 2 cores it
+        # has taken longer than 30 s
+        deadline = time.monotonic() + 120
         while True:
             try:
                 if httpx.get(f"{base}/health", timeout=1).status_code == 200:
