@@ -90,7 +90,7 @@ def main(quick: bool) -> dict[str, object]:
         service = json.loads(run_python(SERVICE.format(**setup), env))
         queries = json.loads(setup["queries"])
         headers = {"Authorization": f"Bearer {key}"}
-        with served("dealerhub.app:create_app", env) as base:
+        with served("bench._api_only:create_app", env) as base:
             _timed(base, headers, queries[:20], 1, "/api/v1/customers")  # warm-up
             ours, errors = _timed(base, headers, queries, rounds, "/api/v1/customers")
             bare, _ = _timed(base, {}, queries, 1, "/health")
