@@ -24,7 +24,7 @@ from piccolo.query.functions.aggregate import Count, Max, Sum
 
 from dealerhub.platform.tables import Dealer
 from dealerhub.platform.tenancy import require_tenant
-from dealerhub.tenants.bulk import bulk_update, chunks
+from dealerhub.tenants.bulk import bulk_update, chunks, one_of
 from dealerhub.tenants.customers.tables import Customer
 from dealerhub.tenants.months import add_months
 from dealerhub.tenants.repair_orders.tables import RepairOrder
@@ -70,7 +70,7 @@ async def refresh_customer_facts(customer_ids: Sequence[uuid.UUID],
     tenant_id = require_tenant()
     dealer = await Dealer.select(Dealer.city).where(Dealer.id == tenant_id).first()
     dealer_city = (dealer or {}).get("city")
-    for part in chunks(list(dict.fromkeys(customer_ids))):
+    for part in chunks(list(dict.fromkeys(customer_ids)), 5000):
         await _refresh_part(list(part), as_of, dealer_city)
 
 
@@ -78,26 +78,26 @@ async def _refresh_part(ids: list[uuid.UUID], as_of: datetime, dealer_city: str 
     closed = RepairOrder.select_in_tenant(
         RepairOrder.customer_id, Count(alias="visits"),
         Sum(RepairOrder.total_amount, alias="spend"),
-    ).where(RepairOrder.customer_id.is_in(ids), RepairOrder.status == "closed",
+    ).where(one_of(RepairOrder.customer_id, ids), RepairOrder.status == "closed",
             RepairOrder.ro_type != "rework",
             RepairOrder.closed_at >= loyalty_window_start(as_of),
             RepairOrder.closed_at <= as_of).group_by(RepairOrder.customer_id)
     window = {row["customer_id"]: row for row in await closed}
     last_visits = {row["customer_id"]: row["last"] for row in await RepairOrder.select_in_tenant(
         RepairOrder.customer_id, Max(RepairOrder.closed_at, alias="last"),
-    ).where(RepairOrder.customer_id.is_in(ids), RepairOrder.status == "closed")
+    ).where(one_of(RepairOrder.customer_id, ids), RepairOrder.status == "closed")
         .group_by(RepairOrder.customer_id)}
     referrer = Customer.referred_by_customer_id
     referrals = {row["referred_by_customer_id"]: row["n"]
                  for row in await Customer.select_in_tenant(referrer, Count(alias="n"))
-                 .where(referrer.is_in(ids)).group_by(referrer)}
+                 .where(one_of(referrer, ids)).group_by(referrer)}
     vehicles: dict[uuid.UUID, list[dict]] = {}
     for row in await Vehicle.select_in_tenant(
         Vehicle.customer_id, Vehicle.daily_km, Vehicle.purchase_date, Vehicle.model_year,
-    ).where(Vehicle.customer_id.is_in(ids)):
+    ).where(one_of(Vehicle.customer_id, ids)):
         vehicles.setdefault(row["customer_id"], []).append(row)
     customers = await Customer.select_in_tenant(Customer.id, Customer.category, Customer.city) \
-        .where(Customer.id.is_in(ids))
+        .where(one_of(Customer.id, ids))
     today = as_of.date()
     updates = []
     for customer in customers:

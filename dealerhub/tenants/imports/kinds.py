@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from dealerhub.platform import events
-from dealerhub.tenants.bulk import bulk_insert, bulk_update, bulk_upsert, loaded
+from dealerhub.tenants.bulk import bulk_insert, bulk_update, bulk_upsert, loaded, one_of
 from dealerhub.tenants.customers.facts import refresh_customer_facts
 from dealerhub.tenants.customers.service import after_customer_write, clean_customer
 from dealerhub.tenants.customers.tables import Customer
@@ -175,13 +175,14 @@ async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
         return outcome
     owners = {row["external_id"]: row["id"] for row in await Customer.select_in_tenant(
         Customer.id, Customer.external_id,
-    ).where(Customer.external_id.is_in(list({g[2] for g in good})), Customer.erased_at.is_null())}
+    ).where(one_of(Customer.external_id, list({g[2] for g in good})),
+            Customer.erased_at.is_null())}
     by_vin = {row["vin"]: row for row in await Vehicle.select_in_tenant(
         Vehicle.id, Vehicle.vin, Vehicle.external_id,
-    ).where(Vehicle.vin.is_in([g[1]["vin"] for g in good]))}
+    ).where(one_of(Vehicle.vin, [g[1]["vin"] for g in good]))}
     by_external = {row["external_id"]: row for row in await Vehicle.select_in_tenant(
         Vehicle.id, *(getattr(Vehicle, name) for name in VEHICLE_FIELDS),
-    ).where(Vehicle.external_id.is_in([g[1]["external_id"] for g in good]))}
+    ).where(one_of(Vehicle.external_id, [g[1]["external_id"] for g in good]))}
     existing_ids = [row["id"] for row in by_external.values()]
     readings = await readings_of(existing_ids)
     services = await last_services(existing_ids)

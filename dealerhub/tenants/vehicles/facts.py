@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from dealerhub.tenants.bulk import bulk_update, chunks
+from dealerhub.tenants.bulk import bulk_update, chunks, one_of
 from dealerhub.tenants.months import add_months
 from dealerhub.tenants.repair_orders.tables import RepairOrder
 from dealerhub.tenants.vehicles.tables import OdometerReading, Vehicle, VehicleModel
@@ -128,7 +128,7 @@ async def readings_of(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Reading]
     if ids:
         for row in await OdometerReading.select_in_tenant(
             OdometerReading.vehicle_id, OdometerReading.read_on, OdometerReading.km,
-        ).where(OdometerReading.vehicle_id.is_in(list(ids))):
+        ).where(one_of(OdometerReading.vehicle_id, ids)):
             readings.setdefault(row["vehicle_id"], []).append(Reading(row["read_on"], row["km"]))
     return readings
 
@@ -139,7 +139,7 @@ async def last_services(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[date,
     if ids:
         for row in await RepairOrder.select_in_tenant(
             RepairOrder.vehicle_id, RepairOrder.closed_at, RepairOrder.mileage_km,
-        ).where(RepairOrder.vehicle_id.is_in(list(ids)), RepairOrder.status == "closed",
+        ).where(one_of(RepairOrder.vehicle_id, ids), RepairOrder.status == "closed",
                 RepairOrder.ro_type == "maintenance").order_by(RepairOrder.closed_at):
             services[row["vehicle_id"]] = (row["closed_at"].date(), row["mileage_km"] or 0)
     return services
@@ -159,5 +159,5 @@ async def refresh_vehicle_facts(vehicle_ids: Sequence[uuid.UUID]) -> None:
         )} for vehicle in await Vehicle.select_in_tenant(
             Vehicle.id, Vehicle.model_code, Vehicle.purchase_date, Vehicle.warranty_end,
             Vehicle.warranty_end_km,
-        ).where(Vehicle.id.is_in(ids))]
+        ).where(one_of(Vehicle.id, ids))]
         await bulk_update("vehicle", updates, FACT_TYPES)
