@@ -96,7 +96,8 @@ async def _refresh_part(ids: list[uuid.UUID], as_of: datetime, dealer_city: str 
         Vehicle.customer_id, Vehicle.daily_km, Vehicle.purchase_date, Vehicle.model_year,
     ).where(one_of(Vehicle.customer_id, ids)):
         vehicles.setdefault(row["customer_id"], []).append(row)
-    customers = await Customer.select_in_tenant(Customer.id, Customer.category, Customer.city) \
+    stored = [getattr(Customer, name) for name in FACT_TYPES]  # to write only what changed
+    customers = await Customer.select_in_tenant(*stored, Customer.category, Customer.city) \
         .where(one_of(Customer.id, ids))
     today = as_of.date()
     updates = []
@@ -106,7 +107,7 @@ async def _refresh_part(ids: list[uuid.UUID], as_of: datetime, dealer_city: str 
         spend = Decimal(str(window.get(cid, {}).get("spend") or 0)).quantize(Decimal("0.01"))
         loyal = is_after_sales_loyal(visits, spend)
         owned = vehicles.get(cid, [])
-        updates.append({
+        facts = {
             "id": cid, "visits_12m": visits, "spend_12m": spend,
             "last_visit_at": last_visits.get(cid), "referral_count": referrals.get(cid, 0),
             "after_sales_loyal": loyal,
@@ -119,7 +120,9 @@ async def _refresh_part(ids: list[uuid.UUID], as_of: datetime, dealer_city: str 
                                  and dealer_city in customer["city"]),
                 loyal=loyal,
             ),
-        })
+        }
+        if any(customer[name] != value for name, value in facts.items()):
+            updates.append(facts)
     await bulk_update("customer", updates, FACT_TYPES)
 
 
