@@ -1,5 +1,7 @@
 """Test harness: a fresh migrated database per run, on SQLite or (DEALERHUB_TEST_DB=postgres)
 on PostgreSQL as the non-owning app role; Redis when DEALERHUB_TEST_REDIS=1.
+DEALERHUB_TEST_PG_ADMIN=private starts a throwaway PostgreSQL cluster for the run (the
+fault-injection tests stop and start it; the shared server is never touched).
 
 Under CI=true a PostgreSQL or Redis run whose server is unreachable fails, never skips.
 """
@@ -19,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import PrivatePostgres, postgres_bindir
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_DSN = os.environ.get(
     "DEALERHUB_TEST_PG_ADMIN", "postgresql://postgres@localhost:5432/postgres"
@@ -29,6 +33,26 @@ USE_REDIS = os.environ.get("DEALERHUB_TEST_REDIS", "") == "1"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 RUN_ID = f"{os.getpid()}_{secrets.token_hex(3)}"
 PASSWORD = "correct-horse-7"
+PRIVATE_PG: PrivatePostgres | None = None
+PRIVATE_PG_PROBLEM = (
+    "needs a private PostgreSQL cluster it may restart: `make test-resilience` "
+    "(DEALERHUB_TEST_DB=postgres DEALERHUB_TEST_PG_ADMIN=private)"
+)
+
+
+def _start_private_postgres() -> None:
+    """Start the run's own cluster; without the server binaries the run goes on on SQLite
+    and the tests that need the cluster skip, naming why (under CI=true it fails)."""
+    global PRIVATE_PG, PRIVATE_PG_PROBLEM, PG_ADMIN_DSN, USE_POSTGRES
+    bindir = postgres_bindir()
+    if bindir is None:
+        PRIVATE_PG_PROBLEM = "no PostgreSQL server binaries (initdb, pg_ctl) on this machine"
+        if IN_CI:
+            raise pytest.UsageError(f"CI=true needs a private PostgreSQL: {PRIVATE_PG_PROBLEM}")
+        USE_POSTGRES = False
+        return
+    PRIVATE_PG = PrivatePostgres(bindir).start()
+    PG_ADMIN_DSN = PRIVATE_PG.admin_dsn
 
 
 def _pg_unreachable() -> str | None:
@@ -72,6 +96,8 @@ def _configure_environment() -> None:
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("MIGRATION_DATABASE_URL", None)
     os.environ.pop("REDIS_URL", None)
+    if USE_POSTGRES and PG_ADMIN_DSN == "private":
+        _start_private_postgres()
     if USE_POSTGRES:
         problem = _pg_unreachable()
         if problem:
@@ -299,6 +325,9 @@ async def login_page_session(test_client: object, email: str) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Drop this run's PostgreSQL database so runs do not pile up on the server."""
+    if PRIVATE_PG is not None:
+        PRIVATE_PG.destroy()
+        return
     name = os.environ.get("DEALERHUB_TEST_PG_DATABASE")
     if name and os.environ.get("DEALERHUB_KEEP_TEST_DB") != "1":
         from dealerhub.platform.pg_admin import drop_database

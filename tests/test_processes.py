@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import uuid
 
@@ -15,19 +12,9 @@ import pytest
 from dealerhub.platform import events
 from dealerhub.platform.tables import EventOutbox
 from dealerhub.platform.tenancy import tenant_scope
-from tests.conftest import ROOT
+from tests.support.processes import ServiceProcess
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
-
-
-def _start(*command: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "dealerhub.cli", *command],
-        env=dict(os.environ),
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 async def _wait_until(check, seconds: float = 30.0) -> bool:
@@ -45,8 +32,8 @@ async def test_scheduler_relays_and_worker_consumes(dealer_a) -> None:
     async with tenant_scope(dealer_a.id):
         event_id = await events.emit("process.check", {"marker": uuid.uuid4().hex})
     queue = f"{broker.namespace}:default"  # type: ignore[attr-defined]
-    scheduler = _start("scheduler")
-    worker = _start("worker", "--processes", "1", "--threads", "2")
+    scheduler = ServiceProcess.dealerhub("scheduler").start()
+    worker = ServiceProcess.dealerhub("worker", "--processes", "1", "--threads", "2").start()
     try:
 
         async def published() -> bool:
@@ -67,12 +54,7 @@ async def test_scheduler_relays_and_worker_consumes(dealer_a) -> None:
             )
 
         assert await _wait_until(drained), "the worker did not consume the job"
-        assert worker.poll() is None and scheduler.poll() is None
+        assert worker.running and scheduler.running, worker.output() + scheduler.output()
     finally:
-        for process in (scheduler, worker):
-            process.terminate()
-        for process in (scheduler, worker):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        scheduler.stop()
+        worker.stop()

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time as time_module
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
 from dealerhub.platform.appointments import service
@@ -23,7 +17,8 @@ from dealerhub.platform.appointments.schemas import (
     SettingsUpdate,
     TechnicianCreate,
 )
-from tests.conftest import ROOT, DealerFixture, create_dealer
+from tests.conftest import DealerFixture, create_dealer
+from tests.support.processes import AppServer
 from tests.tenants.factories import new_customer, new_vehicle
 
 ALL_WEEK = {str(day): ["08:00", "18:00"] for day in range(7)}
@@ -112,31 +107,10 @@ STARTUP_SECONDS = 120  # importing every component takes ~20 s on a busy 2-core 
 
 @pytest.fixture
 def live_server() -> Iterator[str]:
-    """The app served by uvicorn in its own process, on the test database."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "dealerhub.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=dict(os.environ), cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
+    """The app served by `dealerhub serve` in its own process, on the test database."""
+    server = AppServer().start()
     try:
-        deadline = time_module.monotonic() + STARTUP_SECONDS
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time_module.monotonic() > deadline:
-                raise RuntimeError("the app did not start")
-            time_module.sleep(0.2)
-        yield base
+        server.wait_ready(STARTUP_SECONDS)
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=15)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        server.stop()
