@@ -1,7 +1,10 @@
 """Domain events: written to the outbox in the changing transaction, relayed to consumers.
 
 Delivery is at least once; `deliver` records (consumer, event id) in the consumer's own
-transaction, so a redelivered event has no second effect.
+transaction, so a redelivered event has no second effect. The relay hands each consumer its
+events in batches (`deliver_batch`): one job per consumer and batch, one transaction per
+dealer in it; a consumer's effects must therefore live in that transaction (the database),
+as a batch that fails is rolled back and its events run again one by one.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dealerhub.platform.tenancy import current_tenant, insert_rows, tenant_scope
 
 log = logging.getLogger(__name__)
 RELAY_BATCH = 500
+DELIVERY_BATCH = 50
 
 
 @dataclass(frozen=True)
@@ -107,22 +111,32 @@ async def relay_once(limit: int = RELAY_BATCH) -> int:
         rows = await query
         if not rows:
             return 0
+        by_consumer: dict[str, list[str]] = {}
         for row in rows:
             for name in consumers_for(row["event_type"]):
-                deliver.send(str(row["id"]), name)
+                by_consumer.setdefault(name, []).append(str(row["id"]))
+        for name, event_ids in by_consumer.items():
+            for start in range(0, len(event_ids), DELIVERY_BATCH):
+                deliver_batch.send(event_ids[start:start + DELIVERY_BATCH], name)
         await EventOutbox.update({EventOutbox.published_at: datetime.now(UTC)}).where(
             EventOutbox.id.is_in([row["id"] for row in rows])
         )
     return len(rows)
 
 
+def _event(row: EventOutbox) -> Event:
+    return Event(row.id, row.event_type, row.tenant_id, row.payload, row.occurred_at)
+
+
 async def load_event(event_id: uuid.UUID) -> Event | None:
     row = (
         await EventOutbox.objects().where(EventOutbox.id == event_id).output(load_json=True).first()
     )
-    if row is None:
-        return None
-    return Event(row.id, row.event_type, row.tenant_id, row.payload, row.occurred_at)
+    return _event(row) if row is not None else None
+
+
+def _scope(tenant_id: uuid.UUID | None) -> Any:
+    return tenant_scope(tenant_id) if tenant_id is not None else transaction()
 
 
 async def handle(event_id: uuid.UUID, consumer_name: str) -> bool:
@@ -134,8 +148,7 @@ async def handle(event_id: uuid.UUID, consumer_name: str) -> bool:
     fn = consumers_for(event.event_type).get(consumer_name)
     if fn is None:
         return False
-    scope = tenant_scope(event.tenant_id) if event.tenant_id is not None else transaction()
-    async with scope:
+    async with _scope(event.tenant_id):
         done = await EventConsumption.exists().where(
             (EventConsumption.consumer == consumer_name) & (EventConsumption.event_id == event_id)
         )
@@ -146,6 +159,46 @@ async def handle(event_id: uuid.UUID, consumer_name: str) -> bool:
     return True
 
 
+async def handle_batch(event_ids: list[uuid.UUID], consumer_name: str) -> list[uuid.UUID]:
+    """Run one consumer for many events, the events of one dealer in one transaction (their
+    consumption records with them), skipping those it already ran. Returns the ids of the
+    events whose transaction failed, rolled back whole: the caller hands each on alone."""
+    rows = await EventOutbox.objects().where(EventOutbox.id.is_in(event_ids)).output(
+        load_json=True)
+    done = {row["event_id"] for row in await EventConsumption.select(
+        EventConsumption.event_id).where((EventConsumption.consumer == consumer_name)
+                                         & EventConsumption.event_id.is_in(event_ids))}
+    by_tenant: dict[uuid.UUID | None, list[tuple[Event, Consumer]]] = {}
+    for row in sorted(rows, key=lambda r: r.occurred_at):
+        fn = consumers_for(row.event_type).get(consumer_name)
+        if fn is not None and row.id not in done:
+            by_tenant.setdefault(row.tenant_id, []).append((_event(row), fn))
+    failed: list[uuid.UUID] = []
+    for tenant_id, group in by_tenant.items():
+        try:
+            async with _scope(tenant_id):
+                await EventConsumption.insert(*[
+                    EventConsumption(consumer=consumer_name, event_id=event.id)
+                    for event, _ in group])
+                for event, fn in group:
+                    await fn(event)
+        except Exception:
+            log.warning("consumer %s failed on a batch of %d events; handing them on one by "
+                        "one", consumer_name, len(group), exc_info=True)
+            failed += [event.id for event, _ in group]
+    return failed
+
+
 @actor("events.deliver", max_retries=8)
 async def deliver(event_id: str, consumer_name: str) -> None:
     await handle(uuid.UUID(event_id), consumer_name)
+
+
+@actor("events.deliver_batch", max_retries=8)
+async def deliver_batch(event_ids: list[str], consumer_name: str) -> None:
+    """One consumer's events (the relay's usual shape). The events of a transaction that
+    failed go on one by one as `events.deliver`, each with its own retries, so a failing
+    event neither holds up nor uses up the retries of the others."""
+    for event_id in await handle_batch([uuid.UUID(value) for value in event_ids],
+                                       consumer_name):
+        deliver.send(str(event_id), consumer_name)

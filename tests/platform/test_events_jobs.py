@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from dealerhub.platform import events, jobs, telemetry
 from dealerhub.platform.config import get_settings
-from dealerhub.platform.tables import ApiKey, EventOutbox
+from dealerhub.platform.tables import ApiKey, EventConsumption, EventOutbox
 from dealerhub.platform.tenancy import current_tenant, tenant_scope
 
 pytestmark = pytest.mark.anyio
@@ -22,6 +22,18 @@ job_context: dict[str, object] = {}
 @events.consumer("test.happened", "tests.record")
 async def record(event: events.Event) -> None:
     seen.append((event.payload["marker"], current_tenant.get()))
+
+
+failed_once: set[str] = set()
+
+
+@events.consumer("test.flaky", "tests.flaky")
+async def flaky(event: events.Event) -> None:
+    marker = event.payload["marker"]
+    if marker.endswith("-bad") and marker not in failed_once:
+        failed_once.add(marker)
+        raise RuntimeError("this consumer fails the first time")
+    seen.append((marker, current_tenant.get()))
 
 
 @jobs.actor("tests.capture_context", max_retries=0)
@@ -48,6 +60,28 @@ async def test_event_reaches_its_consumer_once_inside_the_tenant(
     assert [s for s in seen if s[0] == marker] == [(marker, dealer_a.id)]
     row = await EventOutbox.objects().where(EventOutbox.id == event_id).first()
     assert row.published_at is not None and row.tenant_id == dealer_a.id
+
+
+async def test_a_failing_event_does_not_hold_up_its_batch(dealer_a, jobs_worker,
+                                                          quiet_outbox) -> None:
+    """The relay hands a consumer its events in one job, a dealer's in one transaction; when
+    one fails that transaction rolls back and each event runs again alone: all are handled,
+    each recorded once."""
+    marker = uuid.uuid4().hex
+    markers = [f"{marker}-1", f"{marker}-bad", f"{marker}-3"]
+    async with tenant_scope(dealer_a.id):
+        for value in markers:
+            await events.emit("test.flaky", {"marker": value})
+    while await events.relay_once():
+        pass
+    jobs_worker.drain(timeout_ms=120_000)
+    assert f"{marker}-bad" in failed_once
+    assert {s[0] for s in seen if s[0].startswith(marker)} == set(markers)
+    rows = await EventOutbox.select(EventOutbox.id).where(EventOutbox.event_type == "test.flaky")
+    records = await EventConsumption.count().where(
+        (EventConsumption.consumer == "tests.flaky")
+        & EventConsumption.event_id.is_in([row["id"] for row in rows]))
+    assert records == len(rows)
 
 
 async def test_a_rolled_back_change_leaves_no_event(dealer_a) -> None:

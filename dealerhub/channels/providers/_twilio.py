@@ -5,6 +5,7 @@ Twilio's own `RequestValidator`."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -31,6 +32,10 @@ from dealerhub.channels.plugin import (
 TWILIO_API = "https://api.twilio.com"
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 _message_id: ContextVar[str | None] = ContextVar("twilio_message_id", default=None)
+# The SDK logs every request and response at INFO, a dozen lines each: a quarter of a
+# worker's time at volume. Ours keeps its warnings and errors only.
+_http_log = logging.getLogger("dealerhub.channels.twilio_http")
+_http_log.setLevel(logging.WARNING)
 # Twilio error codes that no retry will fix: invalid/unreachable number, opted out, blocked.
 PERMANENT_CODES = frozenset({21211, 21214, 21217, 21610, 21612, 21614, 21408, 63003, 63016})
 MESSAGE_STATUS = {"sent": "sent", "delivered": "delivered", "read": "delivered",
@@ -43,7 +48,7 @@ class _BaseUrlHttpClient(AsyncTwilioHttpClient):
     """Twilio's aiohttp client, sending to `api_base` and carrying our message id."""
 
     def __init__(self, api_base: str) -> None:
-        super().__init__(pool_connections=False)
+        super().__init__(pool_connections=False, logger=_http_log)
         self.api_base = api_base.rstrip("/")
         self.session = ClientSession(timeout=ClientTimeout(total=PROVIDER_TIMEOUT_SECONDS))
 
