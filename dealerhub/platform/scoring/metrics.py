@@ -7,15 +7,18 @@ metric is adding one declaration to `METRICS`; bumping its `version` when its de
 changes keeps new figures apart from old ones (facts, rollups and benchmarks are keyed by
 version and every read asks for the current one).
 
-Event contract (what scoring reads; "expected" = not emitted by its source yet, defined
-here and tested with hand-built events). Times are ISO-8601 UTC; ids only, no PII.
+Event contract (what scoring reads, all emitted by their sources; reminders, request
+channel, praise/criticism, insurance and campaign targeting are tested from their source
+through the relay in tests/platform/scoring/test_source_events.py). Times are ISO-8601
+UTC; ids only, no PII.
 
   event                         source        fields scoring reads
   appointment.booked            appointments  request_received_at, first_response_at,
                                               booked_at, starts_at, advisor_staff_id,
-                                              request_channel ("sms"/"email", expected)
+                                              request_channel (phone/sms/email/wechat/
+                                              walk_in/self_service/api/sale)
   appointment.completed         appointments  delivered_at, advisor_staff_id
-  appointment.reminder_sent     appointments  kind ("72h"/"24h"), starts_at  (expected)
+  appointment.reminder_sent     appointments  kind ("72h"/"24h"), starts_at
   repair_order.closed           repair_orders closed_at, ro_type, total_amount,
                                               advisor_staff_id, customer_id; scoring
                                               resolves from the dealer's repair orders
@@ -25,14 +28,14 @@ here and tested with hand-built events). Times are ISO-8601 UTC; ids only, no PI
   touchpoint.completed          survey        kind, due_at, completed_at, outcome
   survey.invited                survey        invited_at
   survey.answered               survey        answered_at, complete, csat (1-5), nps (0-10),
-                                              advisor_staff_id; praised_staff_ids,
-                                              criticised_staff_ids (expected)
+                                              advisor_staff_id, praised_staff_ids,
+                                              criticised_staff_ids
   complaint.opened              survey        opened_at, concerned_staff_id
   complaint.interim_answered    survey        opened_at, interim_answered_at
   complaint.resolved            survey        opened_at, interim_answered_at, resolved_at
   callback.completed            survey        kind ("complaint"), resolved_at, callback_at
-  insurance.renewal_due/renewed tenants       due_at, staff_id (expected)
-  campaign.targeted/converted   campaigns     targeted_at (expected)
+  insurance.renewal_due/renewed vehicles      due_at (the policy's expiry), staff_id
+  campaign.targeted/converted   campaigns     targeted_at (converted: first conversion only)
 
 An event adds to the day (in the dealer's time zone) of the business moment it names,
 not the day it arrived, so a late event corrects the period it belongs to.

@@ -105,6 +105,29 @@ async def _react_to_negative(view: SurveyView, new: list[dict[str, Any]], now: d
         invitation_id=row.id, concerned_staff_id=row.advisor_staff_id, now=now)
 
 
+# The service-chain steps the advisor answers for (DOMAIN.md): appointment, reception,
+# estimate, care and delivery. Repair is the technicians' (the invitation names only the
+# advisor), the overall questions are everyone's.
+ADVISOR_STEPS = frozenset({"appointment", "reception", "estimate", "care", "delivery"})
+TOP_SCORE = 100
+
+
+def staff_judgements(advisor_staff_id: uuid.UUID | None, asked: list[QuestionRead],
+                     added: list[dict[str, Any]]) -> dict[str, list[uuid.UUID]]:
+    """Staff a customer praised (top score on a step they answer for) or criticised (a
+    negative answer there), for the staff scores: +1 / −1 per answer event and person."""
+    if advisor_staff_id is None:
+        return {"praised_staff_ids": [], "criticised_staff_ids": []}
+    steps = {q.key: q.step for q in asked}
+    mine = [a for a in added if steps.get(a["question_key"]) in ADVISOR_STEPS]
+    return {
+        "praised_staff_ids": [advisor_staff_id] if any(
+            a["score"] == TOP_SCORE and a["negative"] != "y" for a in mine) else [],
+        "criticised_staff_ids": [advisor_staff_id] if any(
+            a["negative"] == "y" for a in mine) else [],
+    }
+
+
 async def _record(view: SurveyView, raw: dict[str, Any], source: Submission,
                   now: datetime) -> int:
     """Store the answers not given before; returns how many were new."""
@@ -158,6 +181,7 @@ async def _record(view: SurveyView, raw: dict[str, Any], source: Submission,
                      None),
         "nps": next((a["value_int"] for a in added if roles.get(a["question_key"]) == "nps"),
                     None),
+        **staff_judgements(row.advisor_staff_id, view.questions, added),
         "answered_at": now})]))
     await Invitation.update_in_tenant({
         Invitation.status: status, Invitation.flags: flags,

@@ -25,7 +25,13 @@ from dealerhub.tenants.vehicles.facts import (
     vehicle_facts,
     vehicle_models,
 )
-from dealerhub.tenants.vehicles.service import VEHICLE_FIELDS, clean_vehicle, sold_event
+from dealerhub.tenants.vehicles.service import (
+    VEHICLE_FIELDS,
+    clean_vehicle,
+    emit_insurance,
+    insurance_events,
+    sold_event,
+)
 from dealerhub.tenants.vehicles.tables import Vehicle
 
 Row = tuple[int, dict[str, Any]]
@@ -173,10 +179,12 @@ async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
             good.append((number, values, owner, km, read_on, set(raw)))
     if not good:
         return outcome
-    owners = {row["external_id"]: row["id"] for row in await Customer.select_in_tenant(
-        Customer.id, Customer.external_id,
+    owner_rows = await Customer.select_in_tenant(
+        Customer.id, Customer.external_id, Customer.insurance_staff_id,
     ).where(one_of(Customer.external_id, list({g[2] for g in good})),
-            Customer.erased_at.is_null())}
+            Customer.erased_at.is_null())
+    owners = {row["external_id"]: row["id"] for row in owner_rows}
+    insurers = {row["id"]: row["insurance_staff_id"] for row in owner_rows}
     by_vin = {row["vin"]: row for row in await Vehicle.select_in_tenant(
         Vehicle.id, Vehicle.vin, Vehicle.external_id,
     ).where(one_of(Vehicle.vin, [g[1]["vin"] for g in good]))}
@@ -188,6 +196,7 @@ async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
     services = await last_services(existing_ids)
     models = await vehicle_models()
     records, new_readings, vins, sold = [], [], set(), []
+    insurance: list[tuple[str, dict[str, Any]]] = []
     for number, values, owner, km, read_on, present in good:
         errors = []
         if owner not in owners:
@@ -220,6 +229,9 @@ async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
             readings=[*history, *([Reading(read_on, km)] if km is not None else [])],
             last_service=services.get(existing) if existing else None))
         records.append(values)
+        insurance += insurance_events(
+            values["id"], values["customer_id"], insurers[values["customer_id"]],
+            current["insurance_expiry"] if current else None, values["insurance_expiry"])
         if existing is None and (event := sold_event(
                 values["id"], values["customer_id"], values["purchase_date"], today)):
             sold.append(event)
@@ -235,6 +247,7 @@ async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
          "km": r["km"], "source": "import"} for r in new_readings], READING_TYPES_SQL)
     await refresh_customer_facts(list({r["customer_id"] for r in records}))
     await events.emit_many("vehicle.sold", sold)
+    await emit_insurance(insurance)
     outcome.applied = len(records)
     return outcome
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import msgspec
@@ -123,6 +123,34 @@ def sold_event(vehicle_id: uuid.UUID, customer_id: uuid.UUID, purchase_date: dat
     return {"vehicle_id": vehicle_id, "customer_id": customer_id, "purchase_date": purchase_date}
 
 
+def insurance_events(vehicle_id: uuid.UUID, customer_id: uuid.UUID,
+                     staff_id: uuid.UUID | None, before: date | None,
+                     after: date | None) -> list[tuple[str, dict[str, Any]]]:
+    """Scoring's insurance renewal rate from the policy expiry the dealer records: a new
+    expiry is a policy due for renewal (`insurance.renewal_due`); a later expiry replacing
+    one is that policy renewed here (`insurance.renewed`, due at the old expiry). An
+    earlier date is a correction and counts nothing. `due_at` is noon UTC of the expiry
+    day (the same calendar day in every dealer's zone); the staff is the customer's
+    insurance advisor."""
+    if after is None or (before is not None and after <= before):
+        return []
+
+    def payload(expiry: date) -> dict[str, Any]:
+        return {"vehicle_id": vehicle_id, "customer_id": customer_id, "staff_id": staff_id,
+                "expiry": expiry, "due_at": datetime.combine(expiry, time(12), UTC)}
+
+    found = [("insurance.renewal_due", payload(after))]
+    if before is not None:
+        found.append(("insurance.renewed", payload(before)))
+    return found
+
+
+async def emit_insurance(found: list[tuple[str, dict[str, Any]]]) -> None:
+    """Insurance events, one statement per type (imports emit a batch's at once)."""
+    for event_type in ("insurance.renewal_due", "insurance.renewed"):
+        await events.emit_many(event_type, [p for kind, p in found if kind == event_type])
+
+
 async def create_vehicle(tenant_id: uuid.UUID,
                          data: VehicleCreate | Mapping[str, Any]) -> VehicleRead:
     """A vehicle for a customer; `data` is the API body or raw form values with customer_id."""
@@ -136,6 +164,8 @@ async def create_vehicle(tenant_id: uuid.UUID,
         (row,) = await Vehicle.insert_in_tenant(Vehicle(customer_id=owner.id, **values))
         if sold := sold_event(row.id, owner.id, row.purchase_date):
             await events.emit("vehicle.sold", sold)
+        await emit_insurance(insurance_events(row.id, owner.id, owner.insurance_staff_id, None,
+                                              row.insurance_expiry))
         await refresh_vehicle_facts([row.id])
         await refresh_customer_facts([owner.id])
         rows = await _vehicle_rows(Vehicle.id == row.id)
@@ -154,6 +184,12 @@ async def update_vehicle(tenant_id: uuid.UUID, vehicle_id: uuid.UUID,
             await _check_unique(values, vehicle_id)
             await Vehicle.update_in_tenant(
                 {getattr(Vehicle, k): v for k, v in values.items()}).where(Vehicle.id == vehicle_id)
+            if renewal := insurance_events(vehicle_id, current.customer_id, None,
+                                           current.insurance_expiry,
+                                           values.get("insurance_expiry")):
+                owner = await Customer.get_in_tenant(current.customer_id)
+                await emit_insurance([(kind, {**p, "staff_id": owner and owner.insurance_staff_id})
+                                      for kind, p in renewal])
             await refresh_vehicle_facts([vehicle_id])
             await refresh_customer_facts([current.customer_id])
         rows = await _vehicle_rows(Vehicle.id == vehicle_id)
