@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 from piccolo.columns.combination import WhereRaw
+from piccolo.querystring import QueryString
 
 from dealerhub.platform import db
 from dealerhub.platform.tenancy import tenant_scope
@@ -193,6 +194,17 @@ async def _search_filter(q: str) -> Any:
     return Customer.id.is_in([row["customer_id"] for row in owners] or [uuid.UUID(int=0)])
 
 
+def _search_order(sort: str, q: str) -> Any:
+    """The sort column. With a search condition on PostgreSQL, names sort in code-point
+    order (`COLLATE "C"`, what the C.UTF-8 databases use anyway), which no index provides:
+    the planner then sorts the matches instead of walking the whole name index in order,
+    filtering as it goes (a rare prefix read all 200,000 names)."""
+    order = SORTS.get(sort, Customer.name)
+    if q and order is Customer.name and db.is_postgres():
+        return QueryString('"customer"."name" COLLATE "C"')
+    return order
+
+
 async def search_customers(tenant_id: uuid.UUID, q: str = "", *, page: int = 1,
                            per_page: int = 25, sort: str = "name",
                            descending: bool = False) -> SearchResult:
@@ -200,7 +212,7 @@ async def search_customers(tenant_id: uuid.UUID, q: str = "", *, page: int = 1,
     VIN prefix), with their plates."""
     q = q.strip()
     page, per_page = max(page, 1), min(max(per_page, 1), 100)
-    order = SORTS.get(sort, Customer.name)
+    order = _search_order(sort, q)
     async with tenant_scope(tenant_id, write=False):
         query = Customer.select_in_tenant(
             Customer.id, Customer.name, Customer.phone_e164, Customer.category,
