@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,14 +19,13 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
-import httpx
 import redis
 
 from bench._load_setup import DealerPlan
 from bench._workload import Call, Reply, Workload, open_loop
-from bench.common import ROOT, BenchDatabase, cpu_seconds, free_port, postgres_database
+from bench.common import ROOT, BenchDatabase, cpu_seconds, postgres_database
 from dealerhub.demo import DEMO_PASSWORD
-from tests.support.processes import PrivateRedis, WorkerProcess
+from tests.support.processes import AppServer, PrivateRedis, ServiceProcess, WorkerProcess
 from tests.support.twilio_standin import TwilioStandIn
 
 NAMESPACE = "bench-load"
@@ -35,6 +33,8 @@ API_PROCESSES = 2  # one per core
 WORKER_PROCESSES, WORKER_THREADS = 1, 4  # `dealerhub worker`'s default threads
 POOL_SIZE = 8  # connections per process: the shared server allows 100 for 8 engineers
 QUIET_TIMEOUT = 600
+# the URL the app believes it is reached at: Twilio signs callbacks over it
+PUBLIC_BASE_URL = "https://dealerhub.bench.example"
 
 
 @dataclass
@@ -44,22 +44,24 @@ class Stack:
     standin: TwilioStandIn
     twilio: dict[str, str]
     env: dict[str, str]
-    bases: list[str] = field(default_factory=list)
-    api: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    api: list[AppServer] = field(default_factory=list)
     worker: WorkerProcess | None = None
-    scheduler: subprocess.Popen[bytes] | None = None
+    scheduler: ServiceProcess | None = None
     plans: list[DealerPlan] = field(default_factory=list)
 
+    @property
+    def bases(self) -> list[str]:
+        return [server.url for server in self.api]
+
     def workload(self, seed: int = 10) -> Workload:
-        return Workload(self.plans, DEMO_PASSWORD, self.bases[0], self.twilio["auth_token"],
+        return Workload(self.plans, DEMO_PASSWORD, PUBLIC_BASE_URL, self.twilio["auth_token"],
                         seed)
 
     def processes(self) -> dict[str, list[int]]:
         """Process ids by role; the worker's forked children are read from /proc."""
-        worker = self.worker.process.pid if self.worker and self.worker.process else None
-        return {"api": [p.pid for p in self.api],
-                "worker": descendants(worker) if worker else [],
-                "scheduler": [self.scheduler.pid] if self.scheduler else []}
+        return {"api": [_pid(server) for server in self.api],
+                "worker": descendants(_pid(self.worker)) if self.worker else [],
+                "scheduler": [_pid(self.scheduler)] if self.scheduler else []}
 
     async def cpu_seconds(self) -> dict[str, float]:
         """CPU time used so far by role, PostgreSQL's backends for this database included
@@ -73,6 +75,11 @@ class Stack:
             await connection.close()
         roles = {**self.processes(), "postgres": backends}
         return {role: sum(_cpu_or_zero(pid) for pid in pids) for role, pids in roles.items()}
+
+
+def _pid(service: ServiceProcess) -> int:
+    assert service.process is not None, "started"
+    return service.process.pid
 
 
 def _cpu_or_zero(pid: int) -> float:
@@ -106,17 +113,6 @@ def _run_setup(command: str, env: dict[str, str], argument: dict) -> list[Dealer
     return [DealerPlan(**p) for p in json.loads(completed.stdout.strip().splitlines()[-1])]
 
 
-def _wait_http(base: str, process: subprocess.Popen[bytes], seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"dealerhub serve at {base} did not start")
-        time.sleep(0.3)
-
-
 BACKLOG_SQL = """
 select (select count(*) from event_outbox where published_at is null)
      + (select count(*) from channel_outbox where done_at is null and due_at <= now())
@@ -141,23 +137,6 @@ async def wait_quiet(stack: Stack) -> float:
     raise RuntimeError(f"the worker did not catch up in {QUIET_TIMEOUT} s")
 
 
-def _spawn(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "dealerhub.cli", *args],
-                            env={**os.environ, **env}, cwd=ROOT, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _stop(process: subprocess.Popen[bytes] | None) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @contextlib.contextmanager
 def running_stack(customers_per_dealer: int, invitations: int,
                   messages: int) -> Iterator[Stack]:
@@ -171,11 +150,10 @@ def running_stack(customers_per_dealer: int, invitations: int,
               "api_base_url": standin.url}
     try:
         with postgres_database("load") as database:
-            ports = [free_port() for _ in range(API_PROCESSES)]
             env = database.env(
                 DATABASE_URL=f"{database.app_dsn}?pool_size={POOL_SIZE}",
                 REDIS_URL=private.url, DEALERHUB_REDIS_NAMESPACE=NAMESPACE,
-                PUBLIC_BASE_URL=f"http://127.0.0.1:{ports[0]}", HOST="127.0.0.1")
+                PUBLIC_BASE_URL=PUBLIC_BASE_URL)
             stack = Stack(database, private, standin, twilio, env)
             started = time.perf_counter()
             subprocess.run([sys.executable, "-m", "dealerhub.cli", "seed-demo",
@@ -190,12 +168,10 @@ def running_stack(customers_per_dealer: int, invitations: int,
                 stack.worker = WorkerProcess(env, WORKER_PROCESSES, WORKER_THREADS)
                 stack.worker.args[2:4] = ["dealerhub.cli", "worker"]
                 stack.worker.start()
-                stack.scheduler = _spawn(env, "scheduler")
-                for port in ports:
-                    stack.api.append(_spawn({**env, "PORT": str(port)}, "serve"))
-                    stack.bases.append(f"http://127.0.0.1:{port}")
-                for base, process in zip(stack.bases, stack.api, strict=True):
-                    _wait_http(base, process)
+                stack.scheduler = ServiceProcess.dealerhub("scheduler", env=env).start()
+                stack.api = [AppServer(env).start() for _ in range(API_PROCESSES)]
+                for server in stack.api:
+                    server.wait_ready()
                 stack.worker.wait_ready(private.url, NAMESPACE, WORKER_PROCESSES, timeout=180)
                 backlog = asyncio.run(wait_quiet(stack))
                 print(f"worked off the seed's backlog in {backlog:.0f} s", flush=True)
@@ -205,11 +181,9 @@ def running_stack(customers_per_dealer: int, invitations: int,
                     raise RuntimeError("some dealers have no sent SMS to call back about")
                 yield stack
             finally:
-                for process in stack.api:
-                    _stop(process)
-                _stop(stack.scheduler)
-                if stack.worker is not None:
-                    stack.worker.stop()
+                for service in [*stack.api, stack.scheduler, stack.worker]:
+                    if service is not None:
+                        service.stop()
     finally:
         standin.stop()
         private.stop()

@@ -125,10 +125,9 @@ def main(quick: bool) -> dict[str, Any]:
     best = max(passing, key=lambda s: s.offered_rate) if passing else None
     carried = [s for s in steps if not _saturated(s)]
     saturation = max((s.achieved_rate for s in carried), default=0.0)
-    for shown in dict.fromkeys([best, steps[-1]]):
-        if shown is not None:
-            print(f"\nper request type at {shown.offered_rate:.0f} req/s offered:")
-            print(kind_table(shown))
+    for shown in ([best] if best is not None and best is not steps[-1] else []) + steps[-1:]:
+        print(f"\nper request type at {shown.offered_rate:.0f} req/s offered:")
+        print(kind_table(shown))
     # during the steps the worker's share lags behind its requests; over all steps it evens out
     total_cpu = sum(sum(s.cpu_seconds.values()) for s in steps) * 1000
     cpu_per_request = total_cpu / sum(s.requests for s in steps)
