@@ -51,11 +51,10 @@ async def main(count, account):
         ids = [r["id"] for r in await Customer.select_in_tenant(Customer.id)]
     later = datetime.now(UTC) + timedelta(days=1)
     for start in range(0, len(ids), 500):
-        async with tenant_scope(dealer.id):
-            for customer_id in ids[start:start + 500]:
-                await channels.enqueue_message(dealer.id, customer_id, "service",
-                                               "bench.reminder", {"vehicle": "星途 TXL"},
-                                               channel="sms", not_before=later)
+        await channels.enqueue_messages(
+            dealer.id, "service", "bench.reminder",
+            [channels.MessageRequest(c, {"vehicle": "星途 TXL"}) for c in ids[start:start + 500]],
+            channel="sms", not_before=later)
     await db.stop(get_settings())
     print(json.dumps({"dealer_id": str(dealer.id)}))
 

@@ -2,7 +2,9 @@
 
 - `register_template(key, purpose, texts)` with `TemplateText(subject, body, html=None)`;
 - `enqueue_message(...)` → `MessageRead`: to a customer, through consent, preferred channel,
-  quiet hours, cap and fallback;
+  quiet hours, cap and fallback; `enqueue_messages(tenant_id, purpose, template_key,
+  [MessageRequest(customer_id, context, idempotency_key, related)])` → `list[MessageRead]`:
+  the same for many customers, read and written set-based (a campaign's audience);
 - `enqueue_staff_message(tenant_id, template_key, context, staff_id=… | user_id=…,
   media=("sms", "email"), urgent=False)` → `list[MessageRead]`: to the dealer's own staff,
   one message per medium that reaches them (phone from the staff record, e-mail from the
@@ -19,7 +21,9 @@
 from dealerhub.channels.messages.schemas import MessageDetail, MessageRead
 from dealerhub.channels.messages.service import (
     MessageRejected,
+    MessageRequest,
     enqueue_message,
+    enqueue_messages,
     enqueue_staff_message,
     get_message,
     list_messages,
@@ -38,10 +42,12 @@ __all__ = [
     "MessageDetail",
     "MessageRead",
     "MessageRejected",
+    "MessageRequest",
     "TemplateError",
     "TemplateText",
     "TemplateVariableMissing",
     "enqueue_message",
+    "enqueue_messages",
     "enqueue_staff_message",
     "get_inbound_receipt",
     "get_message",

@@ -165,3 +165,34 @@ async def test_enqueue_joins_the_callers_transaction(dealer_a) -> None:
             raise RuntimeError("the caller's change failed")
     async with tenant_scope(dealer_a.id, write=False):
         assert await Message.count_in_tenant().where(Message.customer_id == customer) == 0
+
+
+async def test_a_batch_decides_each_customer_as_one_would(dealer_a) -> None:
+    """enqueue_messages: the same rules set-based: consent per customer, the cap counting
+    the batch's own messages, a repeated key answered with the first, order kept."""
+    opted_in = await new_customer(dealer_a.id, consents={"marketing": {"sms": True}})
+    silent = await new_customer(dealer_a.id)
+    noon = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+    requests = [channels.MessageRequest(opted_in, {"vehicle": "TXL"}, f"k{n}")
+                for n in range(pipeline.MARKETING_PER_WEEK + 1)]
+    requests += [channels.MessageRequest(silent, {"vehicle": "TXL"}),
+                 channels.MessageRequest(opted_in, {"vehicle": "TXL"}, "k0")]
+    sent = await channels.enqueue_messages(dealer_a.id, "marketing", MARKETING, requests,
+                                           now=noon)
+    reasons = [m.reason for m in sent]
+    assert reasons == [""] * pipeline.MARKETING_PER_WEEK + ["frequency cap", "no consent", ""]
+    assert sent[-1].id == sent[0].id and sent[1].id != sent[0].id
+    async with tenant_scope(dealer_a.id, write=False):
+        outbox = await ChannelOutbox.count().where(
+            ChannelOutbox.message_id.is_in([m.id for m in sent]))
+    assert outbox == pipeline.MARKETING_PER_WEEK
+
+
+async def test_a_batch_with_an_unknown_customer_writes_nothing(dealer_a, dealer_b) -> None:
+    mine, theirs = await new_customer(dealer_a.id), await new_customer(dealer_b.id)
+    with pytest.raises(channels.MessageRejected) as error:
+        await channels.enqueue_messages(dealer_a.id, "service", SERVICE, [
+            channels.MessageRequest(mine, {"vehicle": "x"}),
+            channels.MessageRequest(theirs, {"vehicle": "x"})])
+    assert error.value.field == "customer_id"
+    assert await channels.list_messages(dealer_a.id, customer_id=mine) == []

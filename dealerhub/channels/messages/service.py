@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from piccolo.query.functions.aggregate import Count
+
 from dealerhub.channels.credentials import service as credentials
 from dealerhub.channels.messages import pipeline, templates
 from dealerhub.channels.messages.schemas import (
@@ -49,39 +51,66 @@ async def dealer_time_zone(tenant_id: uuid.UUID) -> str:
     return row["time_zone"] if row else "Asia/Shanghai"
 
 
-async def _sent_this_week(customer_id: uuid.UUID, now: datetime) -> int:
-    return await Message.count_in_tenant().where(
-        (Message.customer_id == customer_id) & (Message.purpose == "marketing")
+async def _sent_this_week(customer_ids: list[uuid.UUID], now: datetime) -> dict[uuid.UUID, int]:
+    """Marketing messages each customer got in the last 7 days (the weekly cap), one query."""
+    rows = await Message.select_in_tenant(Message.customer_id, Count(alias="sent")).where(
+        Message.customer_id.is_in(customer_ids) & (Message.purpose == "marketing")
         & (Message.status != "suppressed") & (Message.created_at >= now - timedelta(days=7))
-    )
+    ).group_by(Message.customer_id)
+    return {row["customer_id"]: row["sent"] for row in rows}
 
 
-async def _existing(idempotency_key: str | None) -> Message | None:
-    if not idempotency_key:
-        return None
-    return await Message.objects_in_tenant().where(
-        Message.idempotency_key == idempotency_key
-    ).first()
+async def _existing(idempotency_keys: list[str]) -> dict[str, Message]:
+    if not idempotency_keys:
+        return {}
+    return {row.idempotency_key: row for row in await Message.objects_in_tenant().where(
+        Message.idempotency_key.is_in(idempotency_keys))}
 
 
-async def _write(row: Message, routes: list[pipeline.Route], now: datetime) -> Message:
-    if routes:
-        first, rest = routes[0], routes[1:]
-        row.medium, row.channel, row.to_address = first.medium, first.channel, first.address
-        row.plan = [route.as_list() for route in rest]
-    row.created_at = now
-    if row.status == "queued":
-        row.queued_at = now
-    await Message.insert_in_tenant(row)
-    await MessageStatusChange.insert_in_tenant(MessageStatusChange(
+async def _write(items: list[tuple[Message, list[pipeline.Route]]], now: datetime) -> None:
+    """Messages, their first timeline entries and the outbox rows of the queued ones: three
+    statements whatever the number of messages."""
+    if not items:
+        return
+    for row, routes in items:
+        if routes:
+            first, rest = routes[0], routes[1:]
+            row.medium, row.channel, row.to_address = first.medium, first.channel, first.address
+            row.plan = [route.as_list() for route in rest]
+        row.created_at = now
+        if row.status == "queued":
+            row.queued_at = now
+    rows = [row for row, _ in items]
+    await Message.insert_in_tenant(*rows)
+    await MessageStatusChange.insert_in_tenant(*[MessageStatusChange(
         message_id=row.id, status=row.status, channel=row.channel, detail=row.reason, at=now,
-    ))
-    if row.status == "queued":
-        await ChannelOutbox.insert(ChannelOutbox(
+    ) for row in rows])
+    queued = [row for row in rows if row.status == "queued"]
+    if queued:
+        await ChannelOutbox.insert(*[ChannelOutbox(
             tenant_id=row.tenant_id, message_id=row.id, channel=row.channel,
             address_hash=address_hash(row.to_address), due_at=row.not_before,
-        ))
-    return row
+        ) for row in queued])
+
+
+@dataclass(frozen=True)
+class MessageRequest:
+    """One customer's message in a batch (`enqueue_messages`)."""
+
+    customer_id: uuid.UUID
+    context: dict[str, Any]
+    idempotency_key: str | None = None
+    related: dict[str, str] | None = None
+
+
+def _check(purpose: str, channel: str | None, template_key: str) -> None:
+    if purpose not in templates.PURPOSES:
+        raise MessageRejected("purpose", f"purpose must be one of {', '.join(templates.PURPOSES)}")
+    if channel is not None and channel not in pipeline.FALLBACK_ORDER:
+        choices = ", ".join(pipeline.FALLBACK_ORDER)
+        raise MessageRejected("channel", f"channel must be one of {choices}")
+    if templates.get_template(template_key) is None:
+        raise MessageRejected("template_key", f"no template {template_key!r} is registered")
 
 
 async def enqueue_message(
@@ -92,43 +121,67 @@ async def enqueue_message(
 ) -> MessageRead:
     """Decide and record one message to a customer. Raises MessageRejected (or a
     TemplateError naming the missing variable) without writing anything."""
+    (message,) = await enqueue_messages(
+        tenant_id, purpose, template_key,
+        [MessageRequest(customer_id, context, idempotency_key, related)],
+        channel=channel, not_before=not_before, now=now)
+    return message
+
+
+async def enqueue_messages(
+    tenant_id: uuid.UUID, purpose: str, template_key: str, requests: list[MessageRequest], *,
+    channel: str | None = None, not_before: datetime | None = None, now: datetime | None = None,
+) -> list[MessageRead]:
+    """Decide and record one message to each customer, in the order asked: the same rules as
+    for one (a repeated idempotency key returns the first message), read and written
+    set-based for the whole batch. Raises MessageRejected (or a TemplateError naming the
+    missing variable) without writing anything."""
     from dealerhub.tenants.customers import service as customers
 
-    if purpose not in templates.PURPOSES:
-        raise MessageRejected("purpose", f"purpose must be one of {', '.join(templates.PURPOSES)}")
-    if channel is not None and channel not in pipeline.FALLBACK_ORDER:
-        choices = ", ".join(pipeline.FALLBACK_ORDER)
-        raise MessageRejected("channel", f"channel must be one of {choices}")
-    if templates.get_template(template_key) is None:
-        raise MessageRejected("template_key", f"no template {template_key!r} is registered")
+    _check(purpose, channel, template_key)
     now = now or datetime.now(UTC)
+    marketing = purpose == "marketing"  # quiet hours and the cap concern marketing only
     async with tenant_scope(tenant_id) as tid:
-        existing = await _existing(idempotency_key)
-        if existing is not None:
-            return message_read(existing)
-        profile = await customers.contact_profile(tid, customer_id)
-        if profile is None:
-            raise MessageRejected("customer_id", "no such customer")
-        full_context = {"customer": {"name": profile.name, "type": profile.customer_type},
-                        "customer_name": profile.name, **context}
-        rendered = templates.render(template_key, profile.locale or "zh-CN",
-                                    profile.customer_type, full_context)
-        marketing = purpose == "marketing"  # quiet hours and the cap concern marketing only
-        decision = pipeline.decide(
-            purpose=purpose, profile=profile, requested=channel,
-            accounts=await credentials.accounts_by_medium(), now=now, not_before=not_before,
-            time_zone=await dealer_time_zone(tid) if marketing else "UTC",
-            sent_this_week=await _sent_this_week(customer_id, now) if marketing else 0,
-        )
-        row = Message(
-            customer_id=customer_id, purpose=purpose, template_key=template_key,
-            locale=rendered.locale, subject=rendered.subject, body=rendered.body,
-            html=rendered.html, status=decision.status, reason=decision.reason,
-            idempotency_key=idempotency_key, related=dict(related or {}),
-            not_before=decision.not_before or now,
-        )
-        await _write(row, decision.routes if decision.status == "queued" else [], now)
-        return message_read(row)
+        existing = await _existing([r.idempotency_key for r in requests if r.idempotency_key])
+        wanted = [r.customer_id for r in requests]
+        profiles = await customers.contact_profiles(tid, wanted)
+        accounts = await credentials.accounts_by_medium()
+        time_zone = await dealer_time_zone(tid) if marketing else "UTC"
+        sent = await _sent_this_week(wanted, now) if marketing else {}
+        results: list[Message] = []
+        new: list[tuple[Message, list[pipeline.Route]]] = []
+        for request in requests:
+            key = request.idempotency_key
+            if key and key in existing:
+                results.append(existing[key])
+                continue
+            profile = profiles.get(request.customer_id)
+            if profile is None:
+                raise MessageRejected("customer_id", f"no such customer {request.customer_id}")
+            full_context = {"customer": {"name": profile.name, "type": profile.customer_type},
+                            "customer_name": profile.name, **request.context}
+            rendered = templates.render(template_key, profile.locale or "zh-CN",
+                                        profile.customer_type, full_context)
+            decision = pipeline.decide(
+                purpose=purpose, profile=profile, requested=channel, accounts=accounts, now=now,
+                not_before=not_before, time_zone=time_zone,
+                sent_this_week=sent.get(request.customer_id, 0),
+            )
+            if marketing and decision.status == "queued":
+                sent[request.customer_id] = sent.get(request.customer_id, 0) + 1
+            row = Message(
+                customer_id=request.customer_id, purpose=purpose, template_key=template_key,
+                locale=rendered.locale, subject=rendered.subject, body=rendered.body,
+                html=rendered.html, status=decision.status, reason=decision.reason,
+                idempotency_key=key, related=dict(request.related or {}),
+                not_before=decision.not_before or now,
+            )
+            new.append((row, decision.routes if decision.status == "queued" else []))
+            results.append(row)
+            if key:
+                existing[key] = row
+        await _write(new, now)
+        return [message_read(row) for row in results]
 
 
 STAFF_MEDIA = ("sms", "email")
@@ -196,7 +249,7 @@ async def enqueue_staff_message(
                                     {"user": {"name": contact.name}, **context})
         not_before = pipeline.staff_not_before(
             now, urgent, "UTC" if urgent else await dealer_time_zone(tid))
-        written = []
+        written: list[tuple[Message, list[pipeline.Route]]] = []
         for routes in pipeline.staff_routes(contact, media,
                                             await credentials.accounts_by_medium()):
             row = Message(
@@ -207,8 +260,9 @@ async def enqueue_staff_message(
                 related={**(related or {}), **({"staff_id": str(contact.staff_id)}
                                                if contact.staff_id else {})},
                 not_before=not_before)
-            written.append(message_read(await _write(row, routes, now)))
-        return written
+            written.append((row, routes))
+        await _write(written, now)
+        return [message_read(row) for row, _ in written]
 
 
 async def list_messages(
