@@ -31,7 +31,7 @@ from litestar.template.config import TemplateConfig
 from dealerhub.admin.routes import ADMIN_ROUTES
 from dealerhub.admin.routes import TEMPLATES as ADMIN_TEMPLATES
 from dealerhub.channels.routes import CHANNEL_ROUTES
-from dealerhub.platform import db, jobs, telemetry
+from dealerhub.platform import audit, db, jobs, telemetry
 from dealerhub.platform.appointments.routes import APPOINTMENT_ROUTES
 from dealerhub.platform.appointments.routes import TEMPLATES as APPOINTMENT_TEMPLATES
 from dealerhub.platform.audit import AuditMiddleware
@@ -168,6 +168,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
             await scheduler
         if worker is not None:
             await asyncio.to_thread(worker.stop)
+        await audit.flush_reads()
         await db.stop(settings)
 
 

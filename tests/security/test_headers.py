@@ -49,6 +49,14 @@ def test_no_template_needs_inline_script() -> None:
     assert not offenders, offenders
 
 
+def fresh_app():
+    """An app of this test's own: `client.app` lives in the test client's event loop (its
+    Redis store and pools), so calling it from this loop would cross loops."""
+    from dealerhub.app import create_app
+
+    return create_app(embedded_jobs=False)
+
+
 async def _get(app, url: str, client_host: str, **headers: str) -> httpx.Response:
     transport = httpx.ASGITransport(app=app, client=(client_host, 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://dealerhub.test") as c:
@@ -60,15 +68,15 @@ async def test_hsts_only_over_tls(client) -> None:
     assert "strict-transport-security" not in plain.headers
     spoofed = await client.get("/login", headers={"x-forwarded-proto": "https"})
     assert "strict-transport-security" not in spoofed.headers
-    transport = httpx.ASGITransport(app=client.app)
+    transport = httpx.ASGITransport(app=fresh_app())
     async with httpx.AsyncClient(transport=transport, base_url="https://dealerhub.test") as tls:
         direct = await tls.get("/login")
     assert direct.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
 
 
-async def test_hsts_from_a_trusted_proxy_only(client) -> None:
+async def test_hsts_from_a_trusted_proxy_only(database) -> None:
     """The same middleware `dealerhub serve` runs (uvicorn proxy_headers, FORWARDED_ALLOW_IPS)."""
-    app = ProxyHeadersMiddleware(client.app, trusted_hosts=PROXY)
+    app = ProxyHeadersMiddleware(fresh_app(), trusted_hosts=PROXY)
     trusted = await _get(app, "/login", PROXY, **{"x-forwarded-proto": "https"})
     assert trusted.headers["strict-transport-security"].startswith("max-age=31536000")
     untrusted = await _get(app, "/login", "203.0.113.9", **{"x-forwarded-proto": "https"})

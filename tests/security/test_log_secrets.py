@@ -17,6 +17,7 @@ import httpx
 import pytest
 import uvicorn
 
+from dealerhub.app import create_app
 from dealerhub.channels import service as channels
 from dealerhub.platform.auth import create_api_key
 from dealerhub.platform.links import sign_link
@@ -100,7 +101,9 @@ async def test_flows_log_no_secrets(client, dealer_a, twilio_config) -> None:
     phone, email = new_phone(), "li.lei.secret@example.cn"
     key = await create_api_key(dealer_a.id, "logs", ["read", "write"], None)
     # uvicorn configures its loggers as it starts, so the capture begins once it serves
-    async with served(client.app) as base, httpx.AsyncClient(base_url=base) as http:
+    # its own app: `client.app` lives in the test client's event loop
+    served_app = create_app(embedded_jobs=False)
+    async with served(served_app) as base, httpx.AsyncClient(base_url=base) as http:
         with captured_logs() as logs:
             token = (await http.post("/api/v1/auth/token", json={
                 "email": dealer_a.emails["dealer_admin"], "password": PASSWORD})).json()
