@@ -118,6 +118,8 @@ def _not_authorized(request: Request, exc: NotAuthorizedException) -> Response:
 
 
 def _problem(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR:  # Litestar's own faults: no details
+        return _server_error(request, exc)
     if _is_page(request) and "text/html" in request.headers.get("accept", ""):
         _ = gettext_for(request_locale(request))
         titles = {403: _("Not allowed"), 404: _("Not found")}
@@ -201,7 +203,10 @@ def create_app(settings: Settings | None = None, embedded_jobs: bool | None = No
     # Only the sign-in routes carry the rate limit, so other requests never pass through it.
     login_router = Router(path="/", route_handlers=[LoginController, TokenController],
                           middleware=[rate_limit.middleware])
-    auth_middleware = DefineMiddleware(AuthenticationMiddleware, exclude=PUBLIC_PATHS)
+    # OPTIONS is authenticated too: the routes' guards run for it and need a user.
+    auth_middleware = DefineMiddleware(
+        AuthenticationMiddleware, exclude=PUBLIC_PATHS, exclude_http_methods=[]
+    )
     return Litestar(
         route_handlers=[
             login_router,
