@@ -136,6 +136,9 @@ async def test_api_key_of_a_can_neither_read_nor_change_b(security_client, world
     in the answer, and B's rows unchanged."""
     (key,) = [p for p in world.principals if p.name == "api_key"]
     operations, components = schema_operations("get", "post", "put", "patch", "delete")
+    missing = {name for path, _, _ in operations if not PUBLIC.match(path)
+               for name in PATH_PARAM.findall(path)} - world.b_ids.keys()
+    assert not missing, f"give these page path parameters a PAGE_PARAM_ entry: {missing}"
     await security_client.get("/login")
     csrf = security_client.cookies.get("dh_csrf") or ""
     before = await fingerprint(world.b)
