@@ -117,7 +117,7 @@ async def step_up(stack: Stack, rates: list[float], seconds: float,
 def main(quick: bool) -> dict[str, Any]:
     rates, seconds, customers, per_kind = (
         ([2, 5, 10, 20, 40, 60, 80], 10, 30, 10) if quick else
-        ([1, 2, 5, 10, 15, 20, 30, 40, 60, 80], 30, 300, 30))
+        ([1, 2, 5, 10, 15, 20, 30, 40, 60, 80, 100], 30, 300, 30))
     links = survey_links_needed(sum(rates) * seconds) + per_kind + 2 * API_PROCESSES
     with running_stack(customers, links, 20 if quick else 60) as stack:
         costs, steps = asyncio.run(step_up(stack, rates, seconds, per_kind))
