@@ -28,6 +28,10 @@ def main(quick: bool) -> dict[str, object]:
     print(f"booking service: {ours:.0f} bookings/s ({run['bookings']} bookings, "
           f"{CLIENTS} clients, {run['existing']} existing appointments)")
     print(f"bare inserts   : {bare:.0f} inserts/s (asyncpg, same pool size)")
+    per = {name: 1000 * run[f"{name}_cpu_seconds"] / run["bookings"]
+           for name in ("booking", "bare")}
+    print(f"client CPU     : {per['booking']:.2f} ms per booking vs {per['bare']:.2f} ms per "
+          f"bare insert (ratio {per['bare'] / per['booking']:.2f})")
     print(f"ratio          : {ours / bare:.2f} (target >= {TARGET_RATIO})")
     return result("booking", unit="bookings/s", value=ours, baseline=bare,
                   target=TARGET_RATIO, target_on="ratio", better="higher",

@@ -8,7 +8,7 @@ import json
 import sqlite3
 import uuid
 import weakref
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
@@ -216,9 +216,24 @@ async def stop(settings: Settings) -> None:
 
 
 async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
-    """A raw query on the current transaction (or the pool); `{}` placeholders, Piccolo style."""
-    rows = await engine().run_querystring(QueryString(sql, *args))
+    """A raw query on the current transaction (or the pool); `{}` placeholders, Piccolo style.
+
+    On PostgreSQL inside a transaction the numbered form of the template is made once and
+    sent straight to the connection: Piccolo re-parses the template on every call, which
+    was a large share of a booking's CPU. Templates with escaped braces take Piccolo's path."""
+    current = engine().current_transaction.get() if is_postgres() else None
+    if current is not None and "{{" not in sql and "}}" not in sql:
+        rows = await current.connection.fetch(_numbered(sql), *args)
+    else:
+        rows = await engine().run_querystring(QueryString(sql, *args))
     return [dict(row) for row in rows]
+
+
+@lru_cache(maxsize=1024)
+def _numbered(sql: str) -> str:
+    """`{}` placeholders as PostgreSQL's `$1`, `$2`, …"""
+    parts = sql.split("{}")
+    return "".join(f"{part}${number}" for number, part in enumerate(parts[:-1], 1)) + parts[-1]
 
 
 def row_to_instance(table: type[TableT], row: dict[str, Any]) -> TableT:
