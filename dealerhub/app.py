@@ -118,7 +118,9 @@ def _not_authorized(request: Request, exc: NotAuthorizedException) -> Response:
 
 
 def _problem(request: Request, exc: HTTPException) -> Response:
-    if exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR:  # Litestar's own faults: no details
+    # Litestar's own faults (a plain 500) show no details; a deliberate 503 and the like keep
+    # their status, which tells a caller such as SNS to try again.
+    if exc.status_code == HTTP_500_INTERNAL_SERVER_ERROR:
         return _server_error(request, exc)
     if _is_page(request) and "text/html" in request.headers.get("accept", ""):
         _ = gettext_for(request_locale(request))
