@@ -26,7 +26,7 @@ async def _wait_until(check, seconds: float = 30.0) -> bool:
     return False
 
 
-async def test_scheduler_relays_and_worker_consumes(dealer_a) -> None:
+async def test_scheduler_relays_and_worker_consumes(dealer_a, quiet_outbox) -> None:
     from dealerhub.platform.jobs import broker
 
     async with tenant_scope(dealer_a.id):
