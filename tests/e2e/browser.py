@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import IN_CI, ROOT
+from tests.support.http_server import free_port
 
 CHROMIUM = os.environ.get("DEALERHUB_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -36,16 +36,10 @@ def require_chromium() -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def served_app() -> Iterator[str]:
     """`dealerhub serve` on the test database (in-process jobs unless REDIS_URL is set)."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "dealerhub.cli", "serve"],
