@@ -46,6 +46,7 @@ from dealerhub.platform.web.api import ApiKeyController, AuthApiController, Toke
 from dealerhub.platform.web.i18n import gettext_for, request_locale
 from dealerhub.platform.web.keys_page import ApiKeyPagesController
 from dealerhub.platform.web.pages import SHELL_TEMPLATES
+from dealerhub.platform.web.problems import PROBLEM_MEDIA_TYPE, ProblemResponses, problem_body
 from dealerhub.platform.web.routes import LoginController, ShellController
 from dealerhub.platform.web.session import SESSION_COOKIE, RotatingSessionConfig
 from dealerhub.survey.routes import SURVEY_ROUTES
@@ -129,17 +130,10 @@ def _problem(request: Request, exc: HTTPException) -> Response:
         return page(
             request, "error.html", status_code=exc.status_code, title=title, message=exc.detail
         )  # a Template is a Response: Litestar renders it
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "status": exc.status_code,
-        "title": exc.detail or "error",
-    }
-    if exc.extra:
-        body["errors"] = exc.extra
     return Response(
-        body,
+        problem_body(exc),
         status_code=exc.status_code,
-        media_type="application/problem+json",
+        media_type=PROBLEM_MEDIA_TYPE,
         headers=exc.headers,
     )
 
@@ -149,7 +143,7 @@ def _server_error(request: Request, exc: Exception) -> Response:
     return Response(
         {"type": "about:blank", "status": 500, "title": "internal error"},
         status_code=HTTP_500_INTERNAL_SERVER_ERROR,
-        media_type="application/problem+json",
+        media_type=PROBLEM_MEDIA_TYPE,
     )
 
 
@@ -240,7 +234,10 @@ def create_app(settings: Settings | None = None, embedded_jobs: bool | None = No
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
         ),
-        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig())] if tracing else [],
+        plugins=[
+            ProblemResponses(tuple(path[1:] for path in PUBLIC_PATHS if path.startswith("^/api/"))),
+            *([OpenTelemetryPlugin(OpenTelemetryConfig())] if tracing else []),
+        ],
         exception_handlers={
             NotAuthorizedException: _not_authorized,
             HTTPException: _problem,

@@ -114,8 +114,8 @@ def problems(case: Any, response: Any, principal: Principal, world: World) -> li
 
 
 def problem_body_errors(response: Any) -> list[str]:
-    """The API's refusals are RFC 9457 problem documents. (The schema documents Litestar's
-    own 400 body instead, under another media type, so Schemathesis skips them.)"""
+    """The API's refusals are RFC 9457 problem documents (the schema's conformance check
+    validates their fields; this checks the media type and that status and title agree)."""
     if response.headers.get("content-type", "").split(";")[0] != "application/problem+json":
         return [f"a refusal as {response.headers.get('content-type')}, not problem+json"]
     body = response.json()
