@@ -13,6 +13,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import dramatiq
@@ -24,12 +25,14 @@ from opentelemetry import propagate, trace
 
 from dealerhub.platform import db
 from dealerhub.platform.config import get_settings
+from dealerhub.platform.tables import ScheduledRun
 from dealerhub.platform.tenancy import current_tenant
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("dealerhub.jobs")
 CONTEXT_OPTION = "dealerhub_context"
 DEFAULT_MAX_RETRIES = 5
+REMEMBERED_CADENCE_SECONDS = 60.0
 
 
 class JobContext(Middleware):
@@ -157,16 +160,50 @@ def periodic_tasks() -> list[Periodic]:
     return list(_periodic.values())
 
 
-async def run_scheduler(stop: asyncio.Event) -> None:
+async def _remembered_starts(tasks: list[Periodic]) -> dict[str, datetime]:
+    names = [task.name for task in tasks if task.every_seconds >= REMEMBERED_CADENCE_SECONDS]
+    if not names:
+        return {}
+    rows = await ScheduledRun.select(ScheduledRun.task, ScheduledRun.last_started_at).where(
+        ScheduledRun.task.is_in(names))
+    return {row["task"]: row["last_started_at"] for row in rows}
+
+
+async def _remember_start(task: Periodic, at: datetime) -> None:
+    await ScheduledRun.insert(ScheduledRun(task=task.name, last_started_at=at)).on_conflict(
+        target=ScheduledRun.task, action="DO UPDATE", values=[ScheduledRun.last_started_at])
+
+
+async def _first_runs(tasks: list[Periodic], loop_now: float) -> dict[str, float]:
+    """A task of a minute's cadence or more that started less than its cadence ago (before a
+    restart) waits out the rest; everything else runs at once."""
+    try:
+        started = await _remembered_starts(tasks)
+    except Exception:
+        log.exception("could not read the scheduler's last runs; running every task now")
+        started = {}
+    wall_now = datetime.now(UTC)
+    return {
+        task.name: loop_now + max(0.0, task.every_seconds
+                                  - (wall_now - started[task.name]).total_seconds())
+        if task.name in started else loop_now
+        for task in tasks
+    }
+
+
+async def run_scheduler(stop: asyncio.Event, tasks: list[Periodic] | None = None) -> None:
     """Run every periodic task on its cadence until `stop` is set; one failure never stops it."""
-    next_run = {task.name: 0.0 for task in periodic_tasks()}
+    tasks = periodic_tasks() if tasks is None else tasks
     loop = asyncio.get_running_loop()
+    next_run = await _first_runs(tasks, loop.time())
     while not stop.is_set():
         now = loop.time()
-        for task in periodic_tasks():
-            if now >= next_run.get(task.name, 0.0):
+        for task in tasks:
+            if now >= next_run[task.name]:
                 next_run[task.name] = now + task.every_seconds
                 try:
+                    if task.every_seconds >= REMEMBERED_CADENCE_SECONDS:
+                        await _remember_start(task, datetime.now(UTC))
                     with tracer.start_as_current_span(f"scheduler {task.name}"):
                         await task.fn()
                 except Exception:

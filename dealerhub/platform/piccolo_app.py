@@ -20,6 +20,7 @@ APP_CONFIG = AppConfig(
         tables.AuditLog,
         tables.EventOutbox,
         tables.EventConsumption,
+        tables.ScheduledRun,
     ],
     migration_dependencies=[],
     commands=[],

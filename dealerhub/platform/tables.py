@@ -111,6 +111,14 @@ class EventOutbox(PlatformTable, tablename="event_outbox"):
     published_at = Timestamptz(null=True, default=None)
 
 
+class ScheduledRun(PlatformTable, tablename="scheduled_run"):
+    """When the scheduler last started each task of a minute's cadence or more, so a restart
+    does not run the nightly work again (the in-memory clock starts every task at once)."""
+
+    task = Varchar(length=100, unique=True)
+    last_started_at = Timestamptz()
+
+
 class EventConsumption(PlatformTable, tablename="event_consumption"):
     """One row per (consumer, event) handled: what makes at-least-once delivery idempotent."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from opentelemetry import trace
@@ -11,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from dealerhub.platform import events, jobs, telemetry
 from dealerhub.platform.config import get_settings
-from dealerhub.platform.tables import ApiKey, EventConsumption, EventOutbox
+from dealerhub.platform.tables import ApiKey, EventConsumption, EventOutbox, ScheduledRun
 from dealerhub.platform.tenancy import current_tenant, tenant_scope
 
 pytestmark = pytest.mark.anyio
@@ -117,3 +119,34 @@ async def test_jobs_carry_trace_and_tenant(dealer_a, jobs_worker, quiet_outbox) 
         and s.attributes.get("dealerhub.tenant_id") == str(dealer_a.id)
     ]
     assert sql_spans, "no SQL span inside the tenant scope carried the tenant id"
+
+
+async def test_a_restarted_scheduler_does_not_rerun_work_started_within_its_cadence(
+        database) -> None:
+    starts: list[str] = []
+
+    def task(name: str, every_seconds: float) -> jobs.Periodic:
+        async def run() -> None:
+            starts.append(name)
+        return jobs.Periodic(f"tests.{name}.{uuid.uuid4()}", every_seconds, run)
+
+    nightly, relay_like = task("nightly", 24 * 3600), task("relay", 0.5)
+
+    async def run_once() -> None:
+        stop = asyncio.Event()
+        runner = asyncio.create_task(jobs.run_scheduler(stop, [nightly, relay_like]))
+        await asyncio.sleep(0.3)
+        stop.set()
+        await runner
+
+    await run_once()
+    assert starts == ["nightly", "relay"]
+    await run_once()  # a restart: the nightly task started minutes ago, the relay is not kept
+    assert starts == ["nightly", "relay", "relay"]
+    remembered = await ScheduledRun.objects().where(ScheduledRun.task == nightly.name).first()
+    assert remembered is not None
+    assert await ScheduledRun.count().where(ScheduledRun.task == relay_like.name) == 0
+    await ScheduledRun.update({ScheduledRun.last_started_at: datetime.now(UTC) - timedelta(
+        days=1, seconds=1)}).where(ScheduledRun.task == nightly.name)
+    await run_once()  # down for longer than the cadence: the missed run happens at once
+    assert starts == ["nightly", "relay", "relay", "nightly", "relay"]
