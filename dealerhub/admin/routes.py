@@ -263,25 +263,30 @@ class ScorecardController(Controller):
     async def export_csv(
         self, request: Request, grain: str = "month", period: str | None = None
     ) -> Response:
-        user: CurrentUser = request.user
-        start = _period(grain, period)
-        card = await _scorecard_or_404(user.tenant_id, grain, start)  # type: ignore[arg-type]
-        body = reports.scorecard_csv(
-            card, await dealer_name(user.tenant_id), request_locale(request)
-        )
-        return _download(body, "text/csv; charset=utf-8", f"scorecard-{grain}-{start}.csv")
+        return await _own_scorecard_file(request, grain, period, "csv")
 
     @get("/report.png")
     async def export_png(
         self, request: Request, grain: str = "month", period: str | None = None
     ) -> Response:
-        user: CurrentUser = request.user
-        start = _period(grain, period)
-        card = await _scorecard_or_404(user.tenant_id, grain, start)  # type: ignore[arg-type]
-        png = reports.scorecard_png(
-            card, await dealer_name(user.tenant_id), request_locale(request)
-        )
-        return _download(png, "image/png", f"scorecard-{grain}-{start}.png")
+        return await _own_scorecard_file(request, grain, period, "png")
+
+
+SCORECARD_FILES = {
+    "csv": (reports.scorecard_csv, "text/csv; charset=utf-8"),
+    "png": (reports.scorecard_png, "image/png"),
+}
+
+
+async def _own_scorecard_file(request: Request, grain: str, period: str | None,
+                              kind: str) -> Response:
+    """The signed-in dealer's scorecard as a spreadsheet or a one-page picture."""
+    user: CurrentUser = request.user
+    start = _period(grain, period)
+    card = await _scorecard_or_404(user.tenant_id, grain, start)  # type: ignore[arg-type]
+    render, media_type = SCORECARD_FILES[kind]
+    body = render(card, await dealer_name(user.tenant_id), request_locale(request))
+    return _download(body, media_type, f"scorecard-{grain}-{start}.{kind}")
 
 
 ADMIN_ROUTES = [
