@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 
@@ -23,6 +24,8 @@ _VIN_VALUES = {**{str(d): d for d in range(10)},
 _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d")
+_YES = frozenset({"1", "true", "yes", "y", "是", "拒绝", "已拒绝"})
+_NO = frozenset({"0", "false", "no", "n", "否", "无"})
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,31 @@ class Cleaner:
             return None
         return parsed
 
+    def moment(self, name: str, zone: ZoneInfo, *, required: bool = False) -> datetime | None:
+        """A point in time; one without an offset is the dealer's local time (DMS exports
+        write local times), a bare date its local midnight."""
+        value = self._value(name, required)
+        if value is None:
+            return None
+        parsed = parse_moment(value, zone)
+        if parsed is None:
+            self.fail(name, f"{value!s} is not a date and time (use YYYY-MM-DD HH:MM)")
+            return None
+        if parsed.date() > self.today + timedelta(days=1):
+            self.fail(name, "cannot be in the future")
+            return None
+        return parsed
+
+    def flag(self, name: str) -> bool:
+        value = self._value(name, False)
+        if value is None or isinstance(value, bool):
+            return bool(value)
+        text = str(value).strip().lower()
+        if text in _YES or text in _NO:
+            return text in _YES
+        self.fail(name, f"{value!s} is not yes or no")
+        return False
+
     def integer(self, name: str, *, required: bool = False, minimum: int = 0,
                 maximum: int = 10_000_000) -> int | None:
         value = self._value(name, required)
@@ -233,3 +261,23 @@ def parse_date(value: Any) -> date | None:
         except ValueError:
             continue
     return None
+
+
+def parse_moment(value: Any, zone: ZoneInfo) -> datetime | None:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    else:
+        text = re.sub(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})",
+                      lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}", str(value).strip())
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            day = parse_date(text)
+            if day is None:
+                return None
+            moment = datetime.combine(day, time())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)

@@ -7,21 +7,29 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dealerhub.platform import events
+from dealerhub.platform.tables import Dealer
+from dealerhub.platform.tenancy import require_tenant
 from dealerhub.tenants.bulk import bulk_insert, bulk_update, bulk_upsert, loaded, one_of
 from dealerhub.tenants.customers.facts import refresh_customer_facts
 from dealerhub.tenants.customers.service import after_customer_write, clean_customer
 from dealerhub.tenants.customers.tables import Customer
 from dealerhub.tenants.fields import Cleaner, FieldError, InvalidInput
 from dealerhub.tenants.imports.readers import header_key
+from dealerhub.tenants.repair_orders.service import visit_event_payload
+from dealerhub.tenants.repair_orders.tables import RO_TYPES, RepairOrder, RepairOrderLine
+from dealerhub.tenants.staff.tables import Staff
 from dealerhub.tenants.vehicles.facts import (
     FACT_TYPES,
     Reading,
     last_services,
     readings_of,
+    refresh_vehicle_facts,
     vehicle_facts,
     vehicle_models,
 )
@@ -252,6 +260,162 @@ async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
     return outcome
 
 
+RO_TYPE_ALIASES = {"保养": "maintenance", "定期保养": "maintenance", "首保": "maintenance",
+                   "维修": "repair", "一般维修": "repair", "返修": "rework", "返工": "rework",
+                   "保修": "warranty", "索赔": "warranty", "事故": "accident", "事故车": "accident",
+                   "保险": "insurance"}
+RECENT_VISIT_DAYS = 7
+REPAIR_ORDER_TYPES_SQL = {"id": "uuid", "external_id": "text", "vehicle_id": "uuid",
+                          "customer_id": "uuid", "advisor_staff_id": "uuid", "ro_type": "text",
+                          "status": "text", "opened_at": "timestamptz",
+                          "closed_at": "timestamptz", "mileage_km": "int"}
+LINE_TYPES_SQL = {"id": "uuid", "repair_order_id": "uuid", "vehicle_id": "uuid",
+                  "line_no": "int", "operation_code": "text", "description": "text",
+                  "amount": "numeric", "status": "text"}
+
+
+@dataclass
+class RepairOrderRow:
+    number: int
+    visit: dict[str, Any]
+    line: dict[str, Any] | None
+    vehicle_key: str
+    advisor_key: str | None
+
+
+def _clean_repair_order_row(number: int, raw: dict[str, Any], zone: ZoneInfo, today: date,
+                            seen: set[int], outcome: BatchOutcome) -> RepairOrderRow | None:
+    """One export row is one line of a repair order with the order's own columns repeated
+    (a row without an operation code carries the order alone)."""
+    clean = Cleaner(raw, today)
+    external_id = clean.text("external_id", required=True, max_length=64)
+    vehicle_key = clean.text("vehicle_external_id", required=True, max_length=64)
+    ro_type = clean.choice("ro_type", sorted(RO_TYPES), required=True)
+    opened_at = clean.moment("opened_at", zone, required=True)
+    closed_at = clean.moment("closed_at", zone)
+    if opened_at and closed_at and closed_at < opened_at:
+        clean.fail("closed_at", "cannot be before the repair order was opened")
+    visit = {"external_id": external_id, "ro_type": ro_type, "opened_at": opened_at,
+             "closed_at": closed_at, "status": "closed" if closed_at else "open",
+             "mileage_km": clean.integer("mileage_km", maximum=2_000_000)}
+    advisor_key = clean.text("advisor_external_id", max_length=64)
+    line = None
+    if clean.present("operation_code") and raw.get("operation_code") not in (None, ""):
+        line = {"line_no": clean.integer("line_no", required=True, minimum=1),
+                "operation_code": clean.text("operation_code", required=True, max_length=32),
+                "description": clean.text("description", max_length=200) or "",
+                "amount": clean.amount("amount", required=True),
+                "status": "declined" if clean.flag("declined") else "done"}
+    if not clean.errors:
+        key = hash((external_id, line["line_no"] if line else None))
+        if key in seen:
+            clean.fail("line_no" if line else "external_id",
+                       "appears more than once in this file; only its first row was applied")
+        seen.add(key)
+    if clean.errors:
+        outcome.refuse(number, clean.errors)
+        return None
+    return RepairOrderRow(number, visit, line, vehicle_key or "", advisor_key)
+
+
+async def apply_repair_orders(rows: list[Row], seen: set[int]) -> BatchOutcome:
+    """Visits from the DMS, upserted by the order's number and each line's number; mileage
+    becomes an odometer reading (refused when it goes backwards), facts are recomputed, and
+    only orders that this import closes within the last week count as new visits (events),
+    so loading years of history sends no surveys."""
+    outcome = BatchOutcome()
+    today = date.today()
+    dealer = await Dealer.select(Dealer.time_zone).where(Dealer.id == require_tenant()).first()
+    zone = ZoneInfo(dealer["time_zone"] if dealer else "Asia/Shanghai")
+    good = [row for number, raw in rows if (row := _clean_repair_order_row(
+        number, {**raw, "ro_type": RO_TYPE_ALIASES.get(str(raw.get("ro_type") or ""),
+                                                        raw.get("ro_type"))},
+        zone, today, seen, outcome)) is not None]
+    if not good:
+        return outcome
+    vehicles = {row["external_id"]: row for row in await Vehicle.select_in_tenant(
+        Vehicle.id, Vehicle.external_id, Vehicle.customer_id).where(
+        one_of(Vehicle.external_id, list({g.vehicle_key for g in good})))}
+    advisor_keys = list({g.advisor_key for g in good if g.advisor_key})
+    advisors = {row["external_id"]: row["id"] for row in await Staff.select_in_tenant(
+        Staff.id, Staff.external_id).where(one_of(Staff.external_id, advisor_keys))
+    } if advisor_keys else {}
+    stored = {row["external_id"]: row for row in await RepairOrder.select_in_tenant(
+        RepairOrder.id, RepairOrder.external_id, RepairOrder.vehicle_id, RepairOrder.status,
+    ).where(one_of(RepairOrder.external_id, list({g.visit["external_id"] for g in good})))}
+    readings = await readings_of([v["id"] for v in vehicles.values()])
+    visits: dict[str, dict[str, Any]] = {}
+    lines: list[tuple[str, dict[str, Any]]] = []
+    for row in good:
+        errors = []
+        vehicle = vehicles.get(row.vehicle_key)
+        previous = stored.get(row.visit["external_id"])
+        if vehicle is None:
+            errors.append(FieldError("vehicle_external_id",
+                                     f"no vehicle with id {row.vehicle_key}"))
+        elif previous and previous["vehicle_id"] != vehicle["id"]:
+            errors.append(FieldError("vehicle_external_id",
+                                     "this repair order belongs to another vehicle"))
+        if row.advisor_key and row.advisor_key not in advisors:
+            errors.append(FieldError("advisor_external_id", f"no staff member with id "
+                                                            f"{row.advisor_key}"))
+        km = row.visit["mileage_km"]
+        if vehicle and km is not None and previous is None:
+            read_on = row.visit["opened_at"].astimezone(zone).date()
+            earlier = max((r.km for r in readings.get(vehicle["id"], []) if r.on <= read_on),
+                          default=None)
+            if earlier is not None and km < earlier:
+                errors.append(FieldError(
+                    "mileage_km", f"{km} km is lower than the earlier reading of {earlier} km"))
+        if errors:
+            outcome.refuse(row.number, errors)
+            continue
+        assert vehicle is not None
+        visit = visits.setdefault(row.visit["external_id"], {
+            **row.visit, "vehicle_id": vehicle["id"], "customer_id": vehicle["customer_id"],
+            "advisor_staff_id": advisors.get(row.advisor_key or ""),
+            "id": previous["id"] if previous else uuid.uuid4()})
+        if row.line is not None:
+            lines.append((visit["external_id"], row.line))
+        outcome.applied += 1
+    if not visits:
+        return outcome
+    written = await bulk_upsert("repair_order", list(visits.values()), REPAIR_ORDER_TYPES_SQL,
+                                "external_id")
+    ids = {row["external_id"]: uuid.UUID(str(row["id"])) for row in written}
+    if lines:
+        await bulk_upsert("repair_order_line", [
+            {**line, "id": uuid.uuid4(), "repair_order_id": ids[external_id],
+             "vehicle_id": visits[external_id]["vehicle_id"]} for external_id, line in lines],
+            LINE_TYPES_SQL, "repair_order_id, line_no")
+    totals = {ro_id: Decimal("0") for ro_id in ids.values()}
+    for line in await RepairOrderLine.select_in_tenant(
+            RepairOrderLine.repair_order_id, RepairOrderLine.amount).where(
+            one_of(RepairOrderLine.repair_order_id, list(ids.values())),
+            RepairOrderLine.status == "done"):
+        totals[line["repair_order_id"]] += Decimal(str(line["amount"]))
+    await bulk_update("repair_order", [{"id": ro_id, "total_amount": total}
+                                       for ro_id, total in totals.items()],
+                      {"id": "uuid", "total_amount": "numeric"})
+    new_readings = [{"id": uuid.uuid4(), "vehicle_id": v["vehicle_id"],
+                     "read_on": v["opened_at"].astimezone(zone).date(), "km": v["mileage_km"],
+                     "source": "repair_order", "repair_order_id": ids[key]}
+                    for key, v in visits.items()
+                    if v["mileage_km"] is not None and key not in stored]
+    await bulk_insert("odometer_reading", new_readings,
+                      {**READING_TYPES_SQL, "repair_order_id": "uuid"})
+    await refresh_vehicle_facts([v["vehicle_id"] for v in visits.values()])
+    await refresh_customer_facts(list({v["customer_id"] for v in visits.values()}))
+    recent = datetime.now(UTC) - timedelta(days=RECENT_VISIT_DAYS)
+    await events.emit_many("repair_order.closed", [
+        visit_event_payload(RepairOrder(**{**v, "id": ids[key],
+                                           "total_amount": totals[ids[key]]}))
+        for key, v in visits.items()
+        if v["closed_at"] and v["closed_at"] >= recent
+        and (key not in stored or stored[key]["status"] != "closed")])
+    return outcome
+
+
 KINDS = {
     "customers": ImportKind(
         "customers",
@@ -291,5 +455,24 @@ KINDS = {
         },
         required=("external_id", "customer_external_id", "vin"),
         apply=apply_vehicles,
+    ),
+    "repair_orders": ImportKind(
+        "repair_orders",
+        columns={
+            "external_id": ("工单号", "工单编号", "委托书号", "ro_no", "repair_order_no"),
+            "vehicle_external_id": ("车辆编号", "车辆代码", "vehicle_id", "vehicle_no"),
+            "ro_type": ("工单类型", "维修类型", "type"),
+            "opened_at": ("开单时间", "进厂时间", "opened"),
+            "closed_at": ("结算时间", "交车时间", "closed"),
+            "mileage_km": ("进厂里程", "里程", "mileage"),
+            "advisor_external_id": ("服务顾问编号", "服务顾问", "advisor_id"),
+            "line_no": ("行号", "项目序号", "line"),
+            "operation_code": ("工时代码", "项目代码", "操作代码", "op_code"),
+            "description": ("项目名称", "维修项目", "项目描述"),
+            "amount": ("金额", "结算金额", "工时费"),
+            "declined": ("客户拒绝", "是否拒绝", "declined_by_customer"),
+        },
+        required=("external_id", "vehicle_external_id", "ro_type", "opened_at"),
+        apply=apply_repair_orders,
     ),
 }

@@ -52,7 +52,8 @@ def _read(row: RepairOrder, lines: Sequence[RepairOrderLine] = ()) -> RepairOrde
     )
 
 
-def _event_payload(row: RepairOrder) -> dict[str, Any]:
+def visit_event_payload(row: RepairOrder) -> dict[str, Any]:
+    """What `repair_order.opened`/`closed` carry, whether the visit came by form, API or import."""
     return {"repair_order_id": row.id, "customer_id": row.customer_id,
             "vehicle_id": row.vehicle_id, "advisor_staff_id": row.advisor_staff_id,
             "ro_type": row.ro_type, "opened_at": row.opened_at, "closed_at": row.closed_at,
@@ -103,7 +104,7 @@ async def open_repair_order(tenant_id: uuid.UUID, data: RepairOrderOpen) -> Repa
                                        source="repair_order", repair_order_id=row.id,
                                        field="mileage_km")
             await refresh_vehicle_facts([data.vehicle_id])
-        await events.emit("repair_order.opened", _event_payload(row))
+        await events.emit("repair_order.opened", visit_event_payload(row))
         return _read(row)
 
 
@@ -157,7 +158,7 @@ async def close_repair_order(tenant_id: uuid.UUID, repair_order_id: uuid.UUID,
         }).where(RepairOrder.id == row.id)
         await refresh_vehicle_facts([row.vehicle_id])
         await refresh_customer_facts([row.customer_id])
-        await events.emit("repair_order.closed", _event_payload(row))
+        await events.emit("repair_order.closed", visit_event_payload(row))
         return _read(row, written)
 
 

@@ -32,6 +32,7 @@ class RepairOrder(TenantTable, tablename="repair_order"):
 class RepairOrderLine(TenantTable, tablename="repair_order_line"):
     repair_order_id = UUID()
     vehicle_id = UUID()
+    line_no = Integer(null=True, default=None)  # the DMS's line number: an import's upsert key
     operation_code = Varchar(length=32)
     description = Varchar(length=200, default="")
     amount = Numeric(digits=(12, 2), default=Decimal("0"))
