@@ -7,14 +7,14 @@ so row-level security filters every query even where a helper's filter were forg
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Self
 
+import msgspec
 from piccolo.columns import JSON, JSONB, UUID
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import TransactionType
@@ -53,14 +53,18 @@ async def transaction(*, write: bool = True) -> AsyncIterator[Any]:
 class TenantPostgresTransaction(db.ReleasingPostgresTransaction):
     """Sends BEGIN and the tenant setting in one round trip (a hot path on every request)."""
 
-    def __init__(self, engine: PostgresEngine, tenant_id: uuid.UUID) -> None:
+    def __init__(self, engine: PostgresEngine, tenant_id: uuid.UUID,
+                 generic_plans: bool = False) -> None:
         super().__init__(engine)
         self.tenant_id = tenant_id
+        self.generic_plans = generic_plans
 
     async def begin(self) -> None:
         # A UUID's text form is safe to inline; the simple-query protocol takes both at once.
+        plans = (", set_config('plan_cache_mode', 'force_generic_plan', true)"
+                 if self.generic_plans else "")
         await self.connection.execute(
-            f"begin; select set_config('app.tenant_id', '{self.tenant_id}', true)"
+            f"begin; select set_config('app.tenant_id', '{self.tenant_id}', true){plans}"
         )
 
     async def commit(self) -> None:
@@ -73,14 +77,15 @@ class TenantPostgresTransaction(db.ReleasingPostgresTransaction):
 
 
 @asynccontextmanager
-async def _tenant_transaction(tid: uuid.UUID, write: bool) -> AsyncIterator[Any]:
+async def _tenant_transaction(tid: uuid.UUID, write: bool,
+                              generic_plans: bool) -> AsyncIterator[Any]:
     engine = db.engine()
     if not isinstance(engine, PostgresEngine):
         async with transaction(write=write) as tx:
             yield tx
         return
     outer = engine.current_transaction.get()
-    async with TenantPostgresTransaction(engine, tid) as tx:
+    async with TenantPostgresTransaction(engine, tid, generic_plans) as tx:
         if outer is not None:  # joined a transaction opened without the tenant setting
             await tx.connection.execute("select set_config('app.tenant_id', $1, true)", str(tid))
         yield tx
@@ -88,10 +93,15 @@ async def _tenant_transaction(tid: uuid.UUID, write: bool) -> AsyncIterator[Any]
 
 @asynccontextmanager
 async def tenant_scope(
-    tenant_id: uuid.UUID | str, *, write: bool = True
+    tenant_id: uuid.UUID | str, *, write: bool = True, generic_plans: bool = False
 ) -> AsyncIterator[uuid.UUID]:
     """Run the block as one transaction inside one dealer's data; nested inside a scope of
-    the same dealer it joins that transaction (its tenant setting already holds)."""
+    the same dealer it joins that transaction (its tenant setting already holds).
+
+    `generic_plans` (PostgreSQL): the block's prepared statements use their generic plan,
+    made once per connection, instead of being planned again for each execution's values —
+    for a hot path of fixed-shape statements whose planning costs more server time than
+    their execution (a booking's read was planned for 0.8 ms and ran in 0.6 ms)."""
     tid = tenant_id if isinstance(tenant_id, uuid.UUID) else uuid.UUID(str(tenant_id))
     outer = current_tenant.get()
     if outer is not None and outer != tid:
@@ -101,7 +111,7 @@ async def tenant_scope(
         return
     token = current_tenant.set(tid)
     try:
-        async with _tenant_transaction(tid, write):
+        async with _tenant_transaction(tid, write, generic_plans):
             yield tid
     finally:
         current_tenant.reset(token)
@@ -185,11 +195,14 @@ Rows = tuple[type[Table], list[dict[str, Any]]]
 
 async def insert_rows(*groups: Rows) -> None:
     """Insert rows (column name → value; every row of a table gives the same columns) of
-    several tables in one statement on PostgreSQL: one `insert … select from unnest(…)` CTE
-    per table, so a whole business change is one round trip with a fixed statement text
-    whatever the row counts. Foreign keys are checked at the end of the statement, so the
-    order does not matter. SQLite has no data-modifying CTEs (and no round trips): one
-    INSERT per table there. Tenant rows take the scope's tenant."""
+    several tables in one statement on PostgreSQL: one `insert … select` CTE per table,
+    so a whole business change is one round trip. A table's single row goes as plain
+    parameters, several rows as one array per column through `unnest(…)` (encoding arrays
+    costs the client far more per value); the statement text depends only on the tables,
+    columns and which of them have one row, so it is built once. Foreign keys are checked
+    at the end of the statement, so the order does not matter. SQLite has no data-modifying
+    CTEs (and no round trips): one INSERT per table there. Tenant rows take the scope's
+    tenant; a column left out takes its default (the generated id of every table)."""
     groups = tuple((table, rows) for table, rows in groups if rows)
     if not groups:
         return
@@ -202,19 +215,39 @@ async def insert_rows(*groups: Rows) -> None:
         for table, rows in groups:
             await table.insert(*[table(**row) for row in rows])
         return
-    parts, args = [], []
-    for number, (table, rows) in enumerate(groups):
-        names = list(rows[0])
+    shape = tuple((table, tuple(rows[0]), len(rows) == 1) for table, rows in groups)
+    args: list[Any] = []
+    for table, rows in groups:
         types = _column_types(table)
-        parts.append(
-            f'i{number} as (insert into "{table._meta.tablename}" ('
-            + ", ".join(f'"{name}"' for name in names) + ") select * from unnest("
-            + ", ".join(f"{{}}::{types[name][0]}[]" for name in names) + "))")
-        for name in names:
-            json_column = types[name][1]
-            args.append([json.dumps(row[name]) if json_column and not isinstance(row[name], str)
-                         else row[name] for row in rows])
-    await db.fetch("with " + ", ".join(parts) + " select 1", *args)
+        for name in rows[0]:
+            values = [row[name] for row in rows]
+            if types[name][1]:
+                values = [_json_text(value) for value in values]
+            if len(rows) == 1:
+                args += values
+            else:
+                args.append(values)
+    await db.fetch(_insert_sql(shape), *args)
+
+
+def _json_text(value: Any) -> Any:
+    """A JSON column's value as the text asyncpg takes (None stays SQL NULL)."""
+    return value if value is None or isinstance(value, str) else _JSON.encode(value).decode()
+
+
+_JSON = msgspec.json.Encoder()
+
+
+@lru_cache(maxsize=256)
+def _insert_sql(shape: tuple[tuple[type[Table], tuple[str, ...], bool], ...]) -> str:
+    parts = []
+    for number, (table, names, single) in enumerate(shape):
+        types = _column_types(table)
+        casts = [f"{{}}::{types[name][0]}" + ("" if single else "[]") for name in names]
+        source = ", ".join(casts) if single else "* from unnest(" + ", ".join(casts) + ")"
+        parts.append(f'i{number} as (insert into "{table._meta.tablename}" ('
+                     + ", ".join(f'"{name}"' for name in names) + f") select {source})")
+    return "with " + ", ".join(parts) + " select 1"
 
 
 @cache

@@ -8,7 +8,7 @@ import pytest
 from dealerhub.platform import db
 from dealerhub.platform.auth import create_api_key
 from dealerhub.platform.tables import ApiKey
-from dealerhub.platform.tenancy import NoTenantScope, tenant_scope
+from dealerhub.platform.tenancy import NoTenantScope, insert_rows, tenant_scope
 
 pytestmark = pytest.mark.anyio
 
@@ -123,3 +123,28 @@ async def test_a_nested_scope_of_the_same_tenant_joins_the_transaction(dealer_a)
             raise RuntimeError("roll the whole thing back")
     async with tenant_scope(dealer_a.id, write=False):
         assert await ApiKey.count_in_tenant().where(ApiKey.name == "nested") == 0
+
+
+async def test_insert_rows_writes_single_and_several_rows_with_generated_ids(dealer_a) -> None:
+    async with tenant_scope(dealer_a.id):
+        await insert_rows(
+            (ApiKey, [{"name": "one", "prefix": "p1", "key_hash": "h", "scopes": ["read"]}]),
+            (ApiKey, [{"name": f"many{n}", "prefix": f"m{n}", "key_hash": "h",
+                       "scopes": {"n": n}} for n in range(3)]))
+    async with tenant_scope(dealer_a.id, write=False):
+        rows = await ApiKey.select_in_tenant(ApiKey.id, ApiKey.name, ApiKey.scopes).where(
+            ApiKey.key_hash == "h").output(load_json=True)
+    assert sorted((row["name"], row["scopes"]) for row in rows) == [
+        ("many0", {"n": 0}), ("many1", {"n": 1}), ("many2", {"n": 2}), ("one", ["read"])]
+    assert len({row["id"] for row in rows}) == 4 and all(row["id"] for row in rows)
+
+
+@pytest.mark.postgres
+async def test_generic_plans_hold_for_the_scope_only(dealer_a) -> None:
+    settings = ("select current_setting('plan_cache_mode') as plans, "
+                "current_setting('app.tenant_id') as tenant")
+    async with tenant_scope(dealer_a.id, generic_plans=True):
+        assert await db.fetch(settings) == [
+            {"plans": "force_generic_plan", "tenant": str(dealer_a.id)}]
+    async with tenant_scope(dealer_a.id):
+        assert await db.fetch(settings) == [{"plans": "auto", "tenant": str(dealer_a.id)}]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from dealerhub.platform import db
 from dealerhub.platform.appointments import _ports as ports
@@ -245,8 +246,9 @@ def db_time(moment: datetime) -> datetime | str:
 
 def busy_cells(rows: list[tuple[object, object]]) -> Busy:
     """(resource, cells) pairs as PostgreSQL (a list) or SQLite (comma-joined) returns them."""
-    return {uuid.UUID(str(resource)): {int(c) for c in (cells.split(",") if isinstance(
-        cells, str) else cells)} for resource, cells in rows}  # type: ignore[attr-defined]
+    return {resource if isinstance(resource, uuid.UUID) else uuid.UUID(str(resource)):
+            set(map(int, cells.split(","))) if isinstance(cells, str) else set(cells)  # type: ignore[call-overload]
+            for resource, cells in rows}
 
 
 def busy_from(start: datetime) -> datetime:
@@ -286,7 +288,15 @@ class CustomerContext:
 async def customer_context(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> CustomerContext:
     """What the customer base knows that a booking needs (one read). Called inside the
     caller's tenant scope, the customer base's own scope joins that one transaction."""
-    found = await ports.booking_context(tenant_id, vehicle_id)
+    return _customer(await ports.booking_context(tenant_id, vehicle_id))
+
+
+def customer_context_of(row: Mapping[str, Any], vehicle_id: uuid.UUID) -> CustomerContext:
+    """The same from a row of `ports.booking_context_sql`, read by the caller's statement."""
+    return _customer(ports.booking_context_of(row, vehicle_id))
+
+
+def _customer(found: ports.BookingContext | None) -> CustomerContext:
     if found is None:
         raise NotFoundError("vehicle_id", "no such vehicle at this dealer")
     return CustomerContext(found.vehicle, found.declined_work, found.last_advisor,

@@ -14,7 +14,7 @@ import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -35,9 +35,9 @@ from dealerhub.platform.appointments._availability import (
     assign,
     aware,
     busy_cells,
-    busy_from,
     busy_span,
-    customer_context,
+    cells,
+    customer_context_of,
     db_time,
     dialect,
     earliest_start,
@@ -154,8 +154,9 @@ def check_start(cap: Capacity, starts_at: datetime, need: Need, now: datetime) -
 
 def hold_rows(cap: Capacity, appointment_id: uuid.UUID,
               assignment: Assignment) -> list[dict[str, Any]]:
-    """One row per (resource, cell) the assignment occupies (rows for `insert_rows`)."""
-    return [{"id": uuid.uuid4(), "appointment_id": appointment_id, "resource_id": resource,
+    """One row per (resource, cell) the assignment occupies (rows for `insert_rows`; the
+    id is the column's default)."""
+    return [{"appointment_id": appointment_id, "resource_id": resource,
              "slot_start": datetime.fromtimestamp(cell, UTC)}
             for resource, cell in assignment.holds(cap)]
 
@@ -236,16 +237,19 @@ async def book(tenant_id: uuid.UUID, data: AppointmentCreate, *, channel: str, a
     return await _retrying(write, replay)
 
 
-# What a booking reads of its own tables, in one statement: the first result of its
-# idempotency key, the held cells around the start, and the advisors of that day's
-# appointments (for the least-booked advisor). Dialect pieces as in `_availability`.
+# What a booking reads, in one statement: of its own tables the first result of its
+# idempotency key, the held cells around the start and the advisors of that day's
+# appointments (for the least-booked advisor); and the customer base's booking facts, whose
+# SQL the customer-base service gives (`ports.booking_context_sql`). Dialect pieces as in
+# `_availability`.
 STATE_SQL = (
     "select (select {obj}('request_hash', request_hash, 'response', {response}) "
     "from appointment_idempotency where tenant_id = {{}} and key = {{}}) as replay, "
     "(select {agg}({arr}(resource_id, cells)) from (" + BUSY_SQL + ") busy) as busy, "
     "(select {agg}(advisor_staff_id) from appointment where tenant_id = {{}} "
     "and starts_at >= {{}} and starts_at < {{}} and status <> 'cancelled' "
-    "and advisor_staff_id is not null) as advisors"
+    "and advisor_staff_id is not null) as day_advisors, "
+    "facts.* from (select 1) one left join ({facts}) facts on 1 = 1"
 )
 STATE_DIALECT = {
     "postgres": {"obj": "json_build_object", "agg": "json_agg", "arr": "json_build_array",
@@ -255,26 +259,48 @@ STATE_DIALECT = {
 }
 
 
+# Held cells per resource (PostgreSQL aggregates them into a list, SQLite into comma-joined
+# text) and the day's advisors, decoded straight into UUIDs: a busy dealer's cells were a
+# large share of a booking's CPU through `json.loads` and `uuid.UUID(str)`.
+_BUSY = msgspec.json.Decoder(list[tuple[uuid.UUID, list[int] | str]])
+_ADVISORS = msgspec.json.Decoder(list[uuid.UUID])
+
+
+@cache
+def _state_sql(dialect_name: str) -> str:
+    return STATE_SQL.format(**STATE_DIALECT[dialect_name], facts=ports.booking_context_sql())
+
+
 @dataclass(frozen=True)
 class BookingState:
     replay: dict[str, Any] | None
     busy: Busy
     day_advisors: list[uuid.UUID]
+    customer: dict[str, Any]  # the customer base's row: decode with `customer_context_of`
+
+
+def held_span(cap: Capacity, need: Need, starts_at: datetime) -> tuple[datetime, datetime]:
+    """From the first cell a booking at `starts_at` can hold (the pick-up driver's, before
+    the start) to the end of its work and buffer: holds outside cannot be in its way."""
+    first = cells(starts_at - cap.pickup if need.pickup else starts_at, starts_at).start
+    return (datetime.fromtimestamp(first, UTC),
+            starts_at + timedelta(minutes=need.minutes) + cap.buffer)
 
 
 async def _booking_state(cap: Capacity, need: Need, starts_at: datetime,
-                         idempotency_key: str | None) -> BookingState:
+                         idempotency_key: str | None, vehicle_id: uuid.UUID) -> BookingState:
     tenant_id = require_tenant()
-    busy_start, busy_end = busy_span(cap, need, starts_at, starts_at)
+    held_start, held_end = held_span(cap, need, starts_at)
     day_start, day_end = cap.day_bounds(starts_at)
     (row,) = await db.fetch(
-        STATE_SQL.format(**STATE_DIALECT[dialect()]), tenant_id, idempotency_key, tenant_id,
-        db_time(busy_from(busy_start)), db_time(busy_end), tenant_id, db_time(day_start),
-        db_time(day_end))
+        _state_sql(dialect()), tenant_id, idempotency_key, tenant_id, db_time(held_start),
+        db_time(held_end), tenant_id, db_time(day_start), db_time(day_end), tenant_id,
+        vehicle_id)
     return BookingState(
         replay=loaded(row["replay"]),
-        busy=busy_cells([tuple(pair) for pair in loaded(row["busy"]) or []]),
-        day_advisors=[uuid.UUID(advisor) for advisor in loaded(row["advisors"]) or []])
+        busy=busy_cells(_BUSY.decode(row["busy"])) if row["busy"] else {},
+        day_advisors=_ADVISORS.decode(row["day_advisors"]) if row["day_advisors"] else [],
+        customer=row)
 
 
 def loaded(value: Any) -> Any:
@@ -285,21 +311,21 @@ def loaded(value: Any) -> Any:
 async def _write_booking(tenant_id: uuid.UUID, data: AppointmentCreate, *, channel: str,
                          actor: str, idempotency_key: str | None, fingerprint: str,
                          now: datetime, attempt: int) -> Booking:
-    """The booking transaction: one read of the booking's own state (a replayed key answers
-    at once), one of the customer base, then the appointment, its holds, reminders, event
+    """The booking transaction: one read of the booking's own state and the customer base's
+    facts (a replayed key answers at once), then the appointment, its holds, reminders, event
     and idempotency key as one statement. A hold another booking took first is a unique
     violation: the caller retries on fresh data."""
     intake = msgspec.to_builtins(data.intake)
     point = pickup_point(data.intake.pickup_latitude, data.intake.pickup_longitude)
-    async with tenant_scope(tenant_id):
+    async with tenant_scope(tenant_id, generic_plans=True):
         cap = await load_capacity(tenant_id)
         need = need_for(cap, data.job_codes, data.intake.problem, mobile=data.mobile,
                         loaner=data.loaner, pickup=data.pickup)
         starts_at = aware(data.starts_at, cap)
-        state = await _booking_state(cap, need, starts_at, idempotency_key)
+        state = await _booking_state(cap, need, starts_at, idempotency_key, data.vehicle_id)
         if state.replay is not None:
             return _replayed(state.replay, fingerprint)
-        context = await customer_context(tenant_id, data.vehicle_id)
+        context = customer_context_of(state.customer, data.vehicle_id)
         check_start(cap, starts_at, need, now)
         found = _assignment(cap, need, starts_at, state.busy, data.technician_id, attempt)
         pickup = pickup_terms(cap, data.rework, point)

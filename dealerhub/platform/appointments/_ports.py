@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -89,16 +90,30 @@ class BookingContext:
     advisors: list[Advisor]
 
 
+def booking_context_sql() -> str:
+    """The customer-base read as SQL (`{}` placeholders: tenant, vehicle), for a booking
+    to send in the same statement as its own reads; decode the row with `booking_context_of`."""
+    return repair_orders.booking_facts_sql()
+
+
+def booking_context_of(row: Mapping[str, Any], vehicle_id: uuid.UUID) -> BookingContext | None:
+    return _context(repair_orders.booking_facts_of(row, vehicle_id), vehicle_id)
+
+
 async def booking_context(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> BookingContext | None:
-    """Everything a booking or a slot search needs from the customer base, in one read."""
-    found = await repair_orders.booking_facts(tenant_id, vehicle_id)
+    """Everything a slot search needs from the customer base, in one read."""
+    return _context(await repair_orders.booking_facts(tenant_id, vehicle_id), vehicle_id)
+
+
+def _context(found: repair_orders.BookingFacts | None,
+             vehicle_id: uuid.UUID) -> BookingContext | None:
     if found is None:
         return None
-    row = found.vehicle
+    facts = found.vehicle
     return BookingContext(
-        VehicleFacts(id=vehicle_id, customer_id=row["customer_id"], vin=row["vin"],
-                     plate=row["plate"] or "", model_code=row["model_code"] or "",
-                     purchase_date=row["purchase_date"], open_recalls=row["open_recalls"]),
+        VehicleFacts(id=vehicle_id, customer_id=facts["customer_id"], vin=facts["vin"],
+                     plate=facts["plate"] or "", model_code=facts["model_code"] or "",
+                     purchase_date=facts["purchase_date"], open_recalls=facts["open_recalls"]),
         [msgspec.to_builtins(dataclasses.asdict(item)) for item in found.declined_work],
         found.last_advisor, [Advisor(*advisor) for advisor in found.advisors])
 

@@ -42,8 +42,8 @@ REMINDER_TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
 def reminder_rows(appointment_id: uuid.UUID, starts_at: datetime,
                   now: datetime) -> list[dict[str, Any]]:
     """The reminders still ahead of `now` (rows for `insert_rows`); one already past is
-    not sent late."""
-    return [{"id": uuid.uuid4(), "appointment_id": appointment_id, "kind": kind,
+    not sent late. The id is the column's default."""
+    return [{"appointment_id": appointment_id, "kind": kind,
              "due_at": starts_at - before, "status": "pending", "sent_at": None,
              "message_ref": ""}
             for kind, before in REMINDERS if starts_at - before > now]

@@ -247,21 +247,25 @@ from vehicle v where v.tenant_id = {{}} and v.id = {{}}
 """
 JSON_FUNCTIONS = {"postgres": {"agg": "json_agg", "obj": "json_build_object"},
                   "sqlite": {"agg": "json_group_array", "obj": "json_object"}}
+_BOOKING_FACTS_SQL = {dialect: BOOKING_FACTS_SQL.format(**functions)
+                      for dialect, functions in JSON_FUNCTIONS.items()}
 
 
 def _moment(value: str | None) -> datetime | None:
     return None if value is None else _utc(datetime.fromisoformat(value))
 
 
-async def booking_facts(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> BookingFacts | None:
-    """The vehicle (None if not this dealer's), its declined work newest first, the
-    customer's last advisor and the active advisors (by name)."""
-    sql = BOOKING_FACTS_SQL.format(**JSON_FUNCTIONS["postgres" if db.is_postgres() else "sqlite"])
-    async with tenant_scope(tenant_id, write=False):
-        rows = await db.fetch(sql, require_tenant(), vehicle_id)
-    if not rows:
+def booking_facts_sql() -> str:
+    """The booking-facts read for this database, `{}` placeholders for the tenant and the
+    vehicle: a booking reads it in the same statement as its own state (one round trip),
+    and decodes the row with `booking_facts_of`."""
+    return _BOOKING_FACTS_SQL["postgres" if db.is_postgres() else "sqlite"]
+
+
+def booking_facts_of(row: Mapping[str, Any], vehicle_id: uuid.UUID) -> BookingFacts | None:
+    """A row of `booking_facts_sql` as facts; None when the vehicle is not this dealer's."""
+    if row["customer_id"] is None:
         return None
-    row = rows[0]
     declined = [DeclinedWork(
         line_id=uuid.UUID(line["line_id"]), repair_order_id=uuid.UUID(line["repair_order_id"]),
         vehicle_id=vehicle_id, operation_code=line["operation_code"],
@@ -279,6 +283,14 @@ async def booking_facts(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> BookingF
         vehicle=vehicle, declined_work=sorted(declined, key=lambda w: w.declined_at, reverse=True),
         last_advisor=None if last is None else uuid.UUID(str(last)),
         advisors=sorted(advisors, key=lambda a: a[1]))
+
+
+async def booking_facts(tenant_id: uuid.UUID, vehicle_id: uuid.UUID) -> BookingFacts | None:
+    """The vehicle (None if not this dealer's), its declined work newest first, the
+    customer's last advisor and the active advisors (by name)."""
+    async with tenant_scope(tenant_id, write=False):
+        rows = await db.fetch(booking_facts_sql(), require_tenant(), vehicle_id)
+    return booking_facts_of(rows[0], vehicle_id) if rows else None
 
 
 async def visit_timeline(tenant_id: uuid.UUID, customer_id: uuid.UUID,
