@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -168,6 +170,22 @@ async def test_generation_is_idempotent_and_catches_up(dealer):
     page = await service.todays_list(dealer.id, now=local_now(TODAY, ZONE))
     assert page.counts["first_maintenance"] == 1
     assert page.entries[0]["plate"] or page.entries[0]["customer_name"]
+
+
+async def test_a_second_run_waits_for_the_first_and_adds_nothing(dealer):
+    """The scheduler may enqueue a dealer again while its first job is still running: the
+    second job waits for the first to commit, then finds every entry there, no error."""
+    await vehicle_with(dealer.id, purchase_date=TODAY - timedelta(90))
+    async with tenant_scope(dealer.id):
+        first = await service.generate_due_lists(dealer.id, local_now(TODAY, ZONE))
+        # its own context: outside this scope and its open transaction
+        second = asyncio.create_task(
+            service.generate_due_lists(dealer.id, local_now(TODAY, ZONE)),
+            context=contextvars.Context())
+        await asyncio.sleep(0.5)
+        assert not second.done()
+    assert first.by_reason["first_maintenance"] == 1
+    assert (await second).total == 0
 
 
 async def test_erased_customers_never_listed(dealer):
