@@ -113,10 +113,10 @@ async def setup_search(customers: int) -> dict[str, str]:
         plates = await Vehicle.select_in_tenant(Vehicle.plate, Vehicle.vin).limit(200)
     await db.stop(get_settings())
     return {"tenant_id": str(dealer.id),
-            "queries": json.dumps([s["name"][:2] for s in sample[:50]]
-                                  + [s["phone_e164"][-4:] for s in sample[50:100]]
-                                  + [p["plate"][:5] for p in plates[:50]]
-                                  + [p["vin"][:9] for p in plates[50:100]])}
+            "queries": json.dumps({"name": [s["name"][:2] for s in sample[:50]],
+                                   "phone": [s["phone_e164"][-4:] for s in sample[50:100]],
+                                   "plate": [p["plate"][:5] for p in plates[:50]],
+                                   "vin": [p["vin"][:9] for p in plates[50:100]]})}
 
 
 if __name__ == "__main__":

@@ -23,7 +23,13 @@ import redis
 
 from bench._load_setup import DealerPlan
 from bench._workload import Call, Reply, Workload, open_loop
-from bench.common import ROOT, BenchDatabase, cpu_seconds, postgres_database
+from bench.common import (
+    ROOT,
+    BenchDatabase,
+    app_backend_pids,
+    cpu_or_zero,
+    postgres_database,
+)
 from dealerhub.demo import DEMO_PASSWORD
 from tests.support.processes import AppServer, PrivateRedis, ServiceProcess, WorkerProcess
 from tests.support.twilio_standin import TwilioStandIn
@@ -66,27 +72,13 @@ class Stack:
     async def cpu_seconds(self) -> dict[str, float]:
         """CPU time used so far by role, PostgreSQL's backends for this database included
         (what a request costs, whoever else shares the machine)."""
-        connection = await asyncpg.connect(self.database.owner_dsn)
-        try:
-            backends = [r["pid"] for r in await connection.fetch(
-                "select pid from pg_stat_activity where datname = $1 "
-                "and usename <> current_user", self.database.name)]  # the app's, not ours
-        finally:
-            await connection.close()
-        roles = {**self.processes(), "postgres": backends}
-        return {role: sum(_cpu_or_zero(pid) for pid in pids) for role, pids in roles.items()}
+        roles = {**self.processes(), "postgres": await app_backend_pids(self.database)}
+        return {role: sum(cpu_or_zero(pid) for pid in pids) for role, pids in roles.items()}
 
 
 def _pid(service: ServiceProcess) -> int:
     assert service.process is not None, "started"
     return service.process.pid
-
-
-def _cpu_or_zero(pid: int) -> float:
-    try:
-        return cpu_seconds(pid)
-    except (FileNotFoundError, ProcessLookupError):  # a backend or child that just ended
-        return 0.0
 
 
 def descendants(pid: int) -> list[int]:

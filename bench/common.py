@@ -139,6 +139,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_or_zero(pid: int) -> float:
+    """`cpu_seconds`, or 0 for a process (a backend, a child) that has just ended."""
+    try:
+        return cpu_seconds(pid)
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+
+
+async def app_backend_pids(database: BenchDatabase) -> list[int]:
+    """The PostgreSQL backends serving the app on `database` (not our owner connection)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(database.owner_dsn)
+    try:
+        return [r["pid"] for r in await connection.fetch(
+            "select pid from pg_stat_activity where datname = $1 and usename <> current_user",
+            database.name)]
+    finally:
+        await connection.close()
+
+
 @contextlib.contextmanager
 def served(app: str, env: dict[str, str], *, factory: bool = True) -> Iterator[str]:
     """Serve an ASGI app with uvicorn in its own process; yields its base URL."""
