@@ -117,6 +117,24 @@ async def tenant_scope(
         current_tenant.reset(token)
 
 
+def statement_can_set_tenant() -> bool:
+    """Whether a read may be one statement that sets the tenant for its own implicit
+    transaction (a function such as `tenant_row`): on PostgreSQL, outside any tenant scope
+    and transaction (inside one, the read joins it instead)."""
+    engine = db.engine()
+    return (isinstance(engine, PostgresEngine) and current_tenant.get() is None
+            and engine.current_transaction.get() is None)
+
+
+async def fetch_setting_tenant(tenant_id: uuid.UUID, sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Run such a statement (see `statement_can_set_tenant`); its spans carry the tenant."""
+    token = current_tenant.set(tenant_id)
+    try:
+        return await db.fetch(sql, *args)
+    finally:
+        current_tenant.reset(token)
+
+
 class TenantTable(Table):
     """A dealer-owned table: `tenant_id` leads every key; helpers add the tenant filter."""
 
@@ -161,23 +179,14 @@ class TenantTable(Table):
         `tenant_row()` sets the tenant for the statement's own transaction before reading,
         so RLS holds as in `tenant_scope` at a third of the round trips."""
         tid = tenant_id if isinstance(tenant_id, uuid.UUID) else uuid.UUID(str(tenant_id))
-        engine = db.engine()
-        if (
-            not isinstance(engine, PostgresEngine)
-            or current_tenant.get() is not None
-            or engine.current_transaction.get() is not None
-        ):
+        if not statement_can_set_tenant():
             async with tenant_scope(tid, write=False):
                 return await cls.get_in_tenant(object_id)
         try:
             oid = object_id if isinstance(object_id, uuid.UUID) else uuid.UUID(str(object_id))
         except ValueError:
             return None
-        token = current_tenant.set(tid)  # spans of the statement carry the tenant
-        try:
-            rows = await db.fetch(_tenant_row_sql(cls), tid, oid)
-        finally:
-            current_tenant.reset(token)
+        rows = await fetch_setting_tenant(tid, _tenant_row_sql(cls), tid, oid)
         return db.row_to_instance(cls, rows[0]) if rows else None
 
     @classmethod

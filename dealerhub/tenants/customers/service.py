@@ -3,6 +3,7 @@ components use to reach a customer."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,11 +11,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
-from piccolo.columns.combination import WhereRaw
-from piccolo.querystring import QueryString
 
 from dealerhub.platform import db
-from dealerhub.platform.tenancy import tenant_scope
+from dealerhub.platform.tenancy import fetch_setting_tenant, statement_can_set_tenant, tenant_scope
 from dealerhub.tenants.customers.facts import TEAM_SLOTS, assign_teams, refresh_customer_facts
 from dealerhub.tenants.customers.schemas import (
     CATEGORIES,
@@ -37,10 +36,11 @@ from dealerhub.tenants.fields import (
     normalise_plate,
 )
 from dealerhub.tenants.staff.tables import Staff
-from dealerhub.tenants.vehicles.tables import Vehicle
 
-SORTS = {"name": Customer.name, "last_visit": Customer.last_visit_at,
-         "created": Customer.created_at, "spend": Customer.spend_12m}
+SORTS = {"name": "name", "last_visit": "last_visit_at", "created": "created_at",
+         "spend": "spend_12m"}
+SUMMARY_COLUMNS = ("c.id, c.name, c.phone_e164, c.category, c.after_sales_loyal, "
+                   "c.last_visit_at, c.erased_at, c.created_at, c.spend_12m")
 SEARCH_LIMIT = 200
 
 
@@ -168,70 +168,98 @@ def search_kind(q: str) -> str:
     return "name"
 
 
-def starts_with(column: Any, prefix: str) -> Any:
-    """`column` starts with `prefix`, as an index range. LIKE cannot use an index under
-    row-level security on PostgreSQL (it is not leakproof); the pattern comparison operators
-    are, and they use the `varchar_pattern_ops` indexes of the migration."""
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    if not db.is_postgres():
-        return (column >= prefix) & (column < upper)
-    name = f'"{column._meta.table._meta.tablename}"."{column._meta.db_column_name}"'
-    return WhereRaw(f"{name} ~>=~ {{}} AND {name} ~<~ {{}}", prefix, upper)
+# The search's values, in the order `customer_search_page` (tenants migration 18_45) takes them.
+SEARCH_VALUES = ("tenant", "low", "high", "limit", "offset")
+_MARKER = re.compile(r"(?<!:):(" + "|".join(SEARCH_VALUES) + r")\b")
+SEARCH_PAGE_SQL = "select * from customer_search_page({}, {}, {}, {}, {}, {})"
 
 
-async def _search_filter(q: str) -> Any:
-    """An indexed condition for each kind of entry: name and phone on the customer, plate
-    and VIN on the vehicle (resolved to customer ids first, so each step uses its index)."""
+def starts_with(column: str) -> str:
+    """SQL for `column` starts with the prefix `:low` (below `:high`), as an index range.
+    LIKE cannot use an index under row-level security on PostgreSQL (it is not leakproof);
+    the pattern comparison operators are, and they use the `varchar_pattern_ops` indexes of
+    the migration."""
+    low, high = ("~>=~", "~<~") if db.is_postgres() else (">=", "<")
+    return f"{column} {low} :low and {column} {high} :high"
+
+
+def _search_filter(q: str) -> tuple[str, str]:
+    """An indexed condition on customer `c` for each kind of entry, and its prefix: name and
+    phone on the customer, plate and VIN on the vehicle (the first SEARCH_LIMIT owners,
+    each step on its own index)."""
     kind = search_kind(q)
     if kind == "phone":
-        digits = "".join(ch for ch in q if ch.isdigit())
-        return starts_with(Customer.phone_reversed, digits[::-1])
+        return starts_with("c.phone_reversed"), "".join(ch for ch in q if ch.isdigit())[::-1]
     if kind == "name":
-        return starts_with(Customer.name, q)
-    column = Vehicle.plate if kind == "plate" else Vehicle.vin
-    owners = await Vehicle.select_in_tenant(Vehicle.customer_id).where(
-        starts_with(column, normalise_plate(q))).limit(SEARCH_LIMIT)
-    return Customer.id.is_in([row["customer_id"] for row in owners] or [uuid.UUID(int=0)])
+        return starts_with("c.name"), q
+    column = "o.plate" if kind == "plate" else "o.vin"
+    return (f"c.id in (select o.customer_id from vehicle o where o.tenant_id = :tenant "
+            f"and {starts_with(column)} limit {SEARCH_LIMIT})", normalise_plate(q))
 
 
-def _search_order(sort: str, q: str) -> Any:
-    """The sort column. With a search condition on PostgreSQL, names sort in code-point
-    order (`COLLATE "C"`, what the C.UTF-8 databases use anyway), which no index provides:
-    the planner then sorts the matches instead of walking the whole name index in order,
-    filtering as it goes (a rare prefix read all 200,000 names)."""
-    order = SORTS.get(sort, Customer.name)
-    if q and order is Customer.name and db.is_postgres():
-        return QueryString('"customer"."name" COLLATE "C"')
-    return order
+def _search_order(sort: str, q: str, alias: str) -> str:
+    """The sort column of `alias`. With a search condition on PostgreSQL, names sort in
+    code-point order (`COLLATE "C"`, what the C.UTF-8 databases use anyway), which no index
+    provides: the planner then sorts the matches instead of walking the whole name index in
+    order, filtering as it goes (a rare prefix read all 200,000 names)."""
+    column = f"{alias}.{SORTS.get(sort, 'name')}"
+    if q and column.endswith(".name") and db.is_postgres():
+        return f'{column} COLLATE "C"'
+    return column
+
+
+def _bind(sql: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
+    """`:name` markers as `{}` placeholders, and their values in that order."""
+    return _MARKER.sub("{}", sql), [values[name] for name in _MARKER.findall(sql)]
 
 
 async def search_customers(tenant_id: uuid.UUID, q: str = "", *, page: int = 1,
                            per_page: int = 25, sort: str = "name",
                            descending: bool = False) -> SearchResult:
     """One page of the dealer's customers matching `q` (name prefix, phone suffix, plate or
-    VIN prefix), with their plates."""
+    VIN prefix), with their plates. The page, the number of matches (`count(*) over ()`:
+    the matches are sorted anyway; without `q`, a count of the dealer's customers) and the
+    page's plates are one statement, on PostgreSQL one round trip (`customer_search_page`);
+    only a page past the last counts again."""
     q = q.strip()
     page, per_page = max(page, 1), min(max(per_page, 1), 100)
-    order = _search_order(sort, q)
-    async with tenant_scope(tenant_id, write=False):
-        query = Customer.select_in_tenant(
-            Customer.id, Customer.name, Customer.phone_e164, Customer.category,
-            Customer.after_sales_loyal, Customer.last_visit_at, Customer.erased_at,
-        )
-        count = Customer.count_in_tenant()
-        if q:
-            condition = await _search_filter(q)
-            query, count = query.where(condition), count.where(condition)
-        rows = await query.order_by(order, ascending=not descending).order_by(Customer.id) \
-            .limit(per_page).offset((page - 1) * per_page)
-        total = await count
-        plates: dict[uuid.UUID, list[str]] = {}
-        if rows:
-            for vehicle in await Vehicle.select_in_tenant(Vehicle.customer_id, Vehicle.plate) \
-                    .where(Vehicle.customer_id.is_in([r["id"] for r in rows])):
-                if vehicle["plate"]:
-                    plates.setdefault(vehicle["customer_id"], []).append(vehicle["plate"])
-    return SearchResult(rows, plates, total)
+    condition, prefix = _search_filter(q) if q else ("true", None)
+    direction = "desc" if descending else "asc"
+    total = "count(*) over ()" if q else \
+        "(select count(*) from customer a where a.tenant_id = :tenant)"
+    sql = (f"select p.*, v.plate from (select {SUMMARY_COLUMNS}, {total} as total "
+           f"from customer c where c.tenant_id = :tenant and {condition} "
+           f"order by {_search_order(sort, q, 'c')} {direction}, c.id "
+           "limit :limit offset :offset) p "
+           "left join vehicle v on v.tenant_id = :tenant and v.customer_id = p.id "
+           f"order by {_search_order(sort, q, 'p')} {direction}, p.id, v.plate")
+    values = {"tenant": tenant_id, "low": prefix, "limit": per_page,
+              "offset": (page - 1) * per_page,
+              "high": prefix and prefix[:-1] + chr(ord(prefix[-1]) + 1)}
+    if statement_can_set_tenant():
+        numbered = _MARKER.sub(lambda m: f"${SEARCH_VALUES.index(m[1]) + 1}", sql)
+        rows = await fetch_setting_tenant(tenant_id, SEARCH_PAGE_SQL, tenant_id, numbered,
+                                          *(values[name] for name in SEARCH_VALUES[1:]))
+    else:
+        async with tenant_scope(tenant_id, write=False):
+            bound, args = _bind(sql, values)
+            rows = await db.fetch(bound, *args)
+    counted = rows[0]["total"] if rows else 0
+    if not rows and page > 1:
+        async with tenant_scope(tenant_id, write=False):
+            bound, args = _bind("select count(*) as n from customer c "
+                                f"where c.tenant_id = :tenant and {condition}", values)
+            (row,) = await db.fetch(bound, *args)
+            counted = row["n"]
+    customers: dict[uuid.UUID, dict[str, Any]] = {}
+    plates: dict[uuid.UUID, list[str]] = {}
+    for row in rows:
+        plate = row.pop("plate")
+        del row["total"]
+        customers.setdefault(row["id"], row)
+        if plate:
+            plates.setdefault(row["id"], []).append(plate)
+    return SearchResult(list(customers.values()), plates, counted)
 
 
 async def set_team(tenant_id: uuid.UUID, customer_id: uuid.UUID,
