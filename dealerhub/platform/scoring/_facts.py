@@ -179,18 +179,6 @@ async def consume(event: Event) -> None:
         await apply_facts(facts)
 
 
-def _period_sql(grain: str) -> str:
-    if db.is_postgres():
-        return f"date_trunc('{grain}', day)::date"
-    return {
-        "week": "date(day, '-6 days', 'weekday 1')",
-        "month": "date(day, 'start of month')",
-        "quarter": "printf('%04d-%02d-01', cast(strftime('%Y', day) as integer), "
-        "((cast(strftime('%m', day) as integer) - 1) / 3) * 3 + 1)",
-        "year": "date(day, 'start of year')",
-    }[grain]
-
-
 def _new_uuid_sql() -> str:
     """A random version-4 UUID per row, in the text form Piccolo stores on SQLite."""
     return (
@@ -226,16 +214,20 @@ async def insert_new_facts(rows: Sequence[tuple[Any, ...]]) -> None:
         )
 
 
-def rollup_select_sql(grain: str, dealer_filter: str = "") -> str:
-    """Sums of facts per period of a grain, days in [{}, {}) (the one aggregation)."""
-    period = _period_sql(grain)
-    return (
-        f"select dealer_id, staff_id, metric_key, metric_version, '{grain}' as grain, "
-        f"{period} as period_start, sum(numerator) as numerator, "
-        f"sum(denominator) as denominator from metric_fact "
-        f"where day >= {{}} and day < {{}} {dealer_filter}"
-        f"group by dealer_id, staff_id, metric_key, metric_version, {period}"
-    )
+# The sums of one period's facts (days in [{}, {})), the one aggregation the benchmark
+# compares against. The period is a parameter, not an expression of `day`: PostgreSQL
+# cannot estimate the groups of such an expression, planned one group per day and sorted
+# every fact of the range instead of hashing per dealer and metric.
+PERIOD_SUMS = (
+    "select dealer_id, staff_id, metric_key, metric_version, {period} as period_start, "
+    "sum(numerator) as numerator, sum(denominator) as denominator from metric_fact "
+    "where day >= {{}} and day < {{}} {dealer_filter}"
+    "group by dealer_id, staff_id, metric_key, metric_version"
+)
+SAME_ROLLUP = " and ".join(
+    f"s.{column} = metric_rollup.{column}"
+    for column in ("dealer_id", "staff_id", "metric_key", "metric_version", "period_start")
+)
 
 
 async def rebuild_rollups(
@@ -243,47 +235,65 @@ async def rebuild_rollups(
 ) -> int:
     """Recompute the rollups of whole periods of `grain` from `start` up to `end` from facts.
 
-    One set-based aggregation (the one the benchmark compares against) written back in bulk.
+    The sums go into a temporary table, one aggregation per period (an index range of
+    `day`; on PostgreSQL the first with a parallel plan, which INSERT … SELECT never gets).
+    Then rollups whose facts are gone are deleted, changed ones updated and missing ones
+    inserted: a recompute that finds the stored numbers writes nothing.
     """
-    start, end = period_start(grain, start), period_end(grain, period_start(grain, end))
-    args: list[Any] = [start, end]
-    dealer_filter = ""
+    first, last = period_start(grain, start), period_start(grain, end)
+    periods = [first]
+    while periods[-1] < last:
+        periods.append(period_end(grain, periods[-1]))
+    dealer_filter, dealer_args = "", []
     if dealer_id is not None:
-        dealer_filter = "and dealer_id = {} "
-        args.append(dealer_id)
-    async with transaction() as tx:
-        await db.fetch(
-            "delete from metric_rollup where grain = {} and period_start >= {} "
-            f"and period_start < {{}} {dealer_filter}",
-            grain,
-            *args,
-        )
-        select = rollup_select_sql(grain, dealer_filter)
-        if db.is_postgres():
-            # PostgreSQL plans no parallel scan inside INSERT … SELECT: aggregate with a
-            # (parallel) SELECT, then COPY the sums in.
-            now = datetime.now(UTC)
-            sums = await db.fetch(select, *args)
-            await tx.connection.copy_records_to_table(
-                "metric_rollup",
-                records=[(uuid.uuid4(), now, *row.values()) for row in sums],
-                columns=["id", "created_at", *ROLLUP_COLUMNS.split(", "), "numerator",
-                         "denominator"],
+        dealer_filter, dealer_args = "and {table}.dealer_id = {{}} ", [dealer_id]
+    postgres = db.is_postgres()
+    sums = PERIOD_SUMS.format(
+        period="{}::date" if postgres else "{}",
+        dealer_filter=dealer_filter.format(table="metric_fact"),
+    )
+    stored = (
+        "metric_rollup.grain = {} and metric_rollup.period_start >= {} "
+        "and metric_rollup.period_start < {} " + dealer_filter.format(table="metric_rollup")
+    )
+    stored_args = [grain, first, period_end(grain, last), *dealer_args]
+    async with transaction():
+        for index, period in enumerate(periods):
+            into = "create temp table rollup_sums as" if index == 0 else "insert into rollup_sums"
+            await db.fetch(
+                f"{into} {sums}", period, period, period_end(grain, period), *dealer_args
             )
-            return len(sums)
+        # keyed, so every join below is an index probe even where the rollups' statistics
+        # are missing or stale (a nested loop over two unindexed sets took minutes)
         await db.fetch(
-            f"with s as ({select}) insert into metric_rollup (id, created_at, {ROLLUP_COLUMNS}, "
-            f"numerator, denominator) select {_new_uuid_sql()}, {{}}, s.* from s",
-            *args,
+            "create unique index rollup_sums_key on rollup_sums "
+            "(dealer_id, metric_key, metric_version, period_start, staff_id)"
+        )
+        await db.fetch(
+            f"delete from metric_rollup where {stored} and not exists "
+            f"(select 1 from rollup_sums s where {SAME_ROLLUP})",
+            *stored_args,
+        )
+        await db.fetch(
+            "update metric_rollup set numerator = s.numerator, denominator = s.denominator "
+            f"from rollup_sums s where {stored} and {SAME_ROLLUP} and "
+            "(metric_rollup.numerator <> s.numerator "
+            "or metric_rollup.denominator <> s.denominator)",
+            *stored_args,
+        )
+        await db.fetch(
+            f"insert into metric_rollup (id, created_at, {ROLLUP_COLUMNS}, numerator, denominator) "
+            f"select {'gen_random_uuid()' if postgres else _new_uuid_sql()}, {{}}, s.dealer_id, "
+            "s.staff_id, s.metric_key, s.metric_version, {}, s.period_start, s.numerator, "
+            f"s.denominator from rollup_sums s where not exists (select 1 from metric_rollup "
+            f"where {stored} and {SAME_ROLLUP})",
             datetime.now(UTC),
-        )
-        counted = await db.fetch(
-            "select count(*) as n from metric_rollup where grain = {} and period_start >= {} "
-            f"and period_start < {{}} {dealer_filter}",
             grain,
-            *args,
+            *stored_args,
         )
-        return int(counted[0]["n"])
+        counted = await db.fetch("select count(*) as n from rollup_sums")
+        await db.fetch("drop table rollup_sums")
+    return int(counted[0]["n"])
 
 
 async def rebuild_all_rollups(start: date, end: date, dealer_id: uuid.UUID | None = None) -> None:
@@ -322,4 +332,3 @@ async def recompute_facts(dealer_id: uuid.UUID, start: date, end: date) -> int:
         )
     await rebuild_all_rollups(start, end - timedelta(days=1), dealer_id)
     return len(rows)
-

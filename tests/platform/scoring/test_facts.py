@@ -236,6 +236,43 @@ async def test_recompute_from_events_equals_incremental(dealer_a) -> None:
     assert await _rollups(dealer_a.id) == incremental
 
 
+async def _all_rollups(dealer_id: uuid.UUID) -> dict[tuple, tuple[float, float]]:
+    rows = await MetricRollup.select().where(MetricRollup.dealer_id == dealer_id)
+    return {
+        (r["staff_id"], r["metric_key"], r["grain"], str(r["period_start"])):
+        (r["numerator"], r["denominator"])
+        for r in rows
+    }
+
+
+async def test_rebuild_repairs_missing_changed_and_orphaned_rollups(
+    dealer_a, dealer_factory
+) -> None:
+    dealer_b = await dealer_factory()
+    for dealer in (dealer_a, dealer_b):
+        await feed(dealer.id, *closed(ro_type="rework"))
+        await feed(dealer.id, *closed(at(2030, 5, 20)))
+    expected = {d.id: await _all_rollups(d.id) for d in (dealer_a, dealer_b)}
+    march = (MetricRollup.grain == "month") & (MetricRollup.period_start == MARCH)
+    may = (MetricRollup.grain == "month") & (MetricRollup.period_start == date(2030, 5, 1))
+    for dealer in (dealer_a, dealer_b):
+        mine = MetricRollup.dealer_id == dealer.id
+        await MetricRollup.delete().where(mine & march & (MetricRollup.metric_key == "rework_rate"))
+        await MetricRollup.update({MetricRollup.numerator: 7.0}).where(mine & may)
+        await MetricRollup.insert(  # a rollup with no facts behind it
+            MetricRollup(dealer_id=dealer.id, metric_key="csat", grain="month",
+                         period_start=date(2030, 4, 1), numerator=3.0, denominator=4.0)
+        )
+    broken_b = await _all_rollups(dealer_b.id)
+    assert broken_b != expected[dealer_b.id]
+
+    await service.rebuild_all_rollups(date(2030, 1, 1), date(2030, 12, 31), dealer_a.id)
+    assert await _all_rollups(dealer_a.id) == expected[dealer_a.id]
+    assert await _all_rollups(dealer_b.id) == broken_b  # only the dealer asked for
+    await service.rebuild_rollups("month", date(2030, 1, 1), date(2030, 12, 31))
+    assert await _all_rollups(dealer_b.id) == expected[dealer_b.id]
+
+
 async def test_closed_visit_is_resolved_from_the_dealers_repair_orders(dealer_a) -> None:
     from tests.tenants.factories import new_customer, new_vehicle, utc, visit
 
