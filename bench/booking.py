@@ -32,6 +32,13 @@ def main(quick: bool) -> dict[str, object]:
            for name in ("booking", "bare")}
     print(f"client CPU     : {per['booking']:.2f} ms per booking vs {per['bare']:.2f} ms per "
           f"bare insert (ratio {per['bare'] / per['booking']:.2f})")
+    if run["booking_server_cpu_seconds"] is not None:
+        server = {name: 1000 * run[f"{name}_server_cpu_seconds"] / run["bookings"]
+                  for name in ("booking", "bare")}
+        print(f"server CPU     : {server['booking']:.2f} ms per booking vs "
+              f"{server['bare']:.2f} ms per bare insert (PostgreSQL backends; ratio "
+              f"{(per['bare'] + server['bare']) / (per['booking'] + server['booking']):.2f} "
+              "of client + server)")
     print(f"ratio          : {ours / bare:.2f} (target >= {TARGET_RATIO})")
     return result("booking", unit="bookings/s", value=ours, baseline=bare,
                   target=TARGET_RATIO, target_on="ratio", better="higher",
