@@ -84,8 +84,13 @@ def auditor_login(code: str) -> str:
 OEM_LOGINS = [("oem_admin", "hq-admin@oem.demo"), ("oem_analyst", "hq-analyst@oem.demo")]
 
 
+def regional_manager_login(region_code: str) -> str:
+    return f"rm-{region_code.lower()}@oem.demo"
+
+
 def printed_logins() -> list[DemoLogin]:
     logins = [DemoLogin(role, email, None) for role, email in OEM_LOGINS]
+    logins.append(DemoLogin("oem_regional_manager", regional_manager_login(REGIONS[0][0]), None))
     for code in ("D001", "D002"):
         seen: set[str] = set()
         for role, email in dealer_logins(code):
@@ -99,7 +104,7 @@ def printed_logins() -> list[DemoLogin]:
 def banner(url: str) -> str:
     lines = [f"dealerhub is running at {url}", f"demo password for every login: {DEMO_PASSWORD}"]
     lines += [
-        f"  {login.role:<16} {login.email:<26} {login.dealer_code or 'headquarters'}"
+        f"  {login.role:<21} {login.email:<26} {login.dealer_code or 'headquarters'}"
         for login in printed_logins()
     ]
     return "\n".join(lines)
@@ -169,6 +174,12 @@ async def seed(seed: int = 2026, customers_per_dealer: int = 300) -> bool:
                     password_hash=password_hash, role="auditor", dealer=dealer.id,
                     region=dealer.region)
             for dealer in dealers
+        ]
+        users += [
+            AppUser(email=regional_manager_login(code), display_name=f"{name_zh}区域经理",
+                    password_hash=password_hash, role="oem_regional_manager",
+                    region=regions[code].id)
+            for code, name_zh, _ in REGIONS
         ]
         _check_demo_password(users)
         await AppUser.insert(*users)

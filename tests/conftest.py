@@ -254,6 +254,21 @@ def _password_hash() -> str:
     return _hash_cache[PASSWORD]
 
 
+async def create_regional_manager(region_id: uuid.UUID | None = None) -> uuid.UUID:
+    """An OEM regional manager of that region (a new region of its own by default)."""
+    from dealerhub.platform.tables import AppUser, Region
+
+    if region_id is None:
+        code = f"R{secrets.token_hex(3).upper()}"
+        region = Region(code=code, name_zh="其他大区", name_en="Other region")
+        await Region.insert(region)
+        region_id = region.id
+    user = AppUser(email=f"rm.{secrets.token_hex(4)}@test.example", display_name="区域经理",
+                   password_hash=_password_hash(), role="oem_regional_manager", region=region_id)
+    await AppUser.insert(user)
+    return user.id
+
+
 async def create_oem_users() -> OemFixture:
     from dealerhub.platform.tables import AppUser
 

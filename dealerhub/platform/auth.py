@@ -24,7 +24,7 @@ from dealerhub.platform.config import get_settings
 from dealerhub.platform.tables import ApiKey, AppUser
 from dealerhub.platform.tenancy import tenant_scope
 
-OEM_ROLES = frozenset({"oem_admin", "oem_analyst"})
+OEM_ROLES = frozenset({"oem_admin", "oem_analyst", "oem_regional_manager"})
 DEALER_ROLES = frozenset({"dealer_admin", "service_advisor", "cs_agent"})
 # A dealer's auditor reads the access history of the dealer's customer records and
 # nothing else: not a DEALER_ROLE, so no portal page with personal data admits it.

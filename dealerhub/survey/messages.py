@@ -10,6 +10,7 @@ QUESTION_TEMPLATE = "survey.sms_question"
 TOUCHPOINT_TEMPLATE = "survey.touchpoint"
 ALERT_TEMPLATE = "survey.negative_alert"
 ESCALATION_TEMPLATE = "survey.escalation_alert"
+REGION_ESCALATION_TEMPLATE = "survey.escalation_region"
 
 channels.register_template(INVITATION_TEMPLATE, "service", {
     "zh-CN": TemplateText(
@@ -44,4 +45,12 @@ channels.register_template(ESCALATION_TEMPLATE, "service", {
                                     "{{ complaint_url }}"),
     "en": TemplateText("Major quality complaint", "{{ user.name }}: a major quality complaint "
                        "was escalated.\n{{ text }}\n{{ complaint_url }}"),
+})
+channels.register_template(REGION_ESCALATION_TEMPLATE, "service", {
+    "zh-CN": TemplateText("经销商重大质量投诉",
+                          "{{ user.name }}：{{ dealer_name }}的一起重大质量投诉已升级，请跟进。\n"
+                          "{{ escalations_url }}"),
+    "en": TemplateText("Major quality complaint at a dealer", "{{ user.name }}: a major quality "
+                       "complaint at {{ dealer_name }} was escalated; please follow up.\n"
+                       "{{ escalations_url }}"),
 })

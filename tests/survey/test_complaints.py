@@ -18,6 +18,7 @@ from dealerhub.survey.triggers import service as triggers
 from dealerhub.survey.triggers.tables import Invitation
 from dealerhub.tenants.staff.schemas import StaffCreate
 from dealerhub.tenants.staff.service import create_staff
+from tests.conftest import create_regional_manager
 from tests.survey.conftest import payloads, visited_customer
 
 pytestmark = pytest.mark.anyio
@@ -139,6 +140,8 @@ async def test_general_manager_review(dealer_a) -> None:
 async def test_major_quality_escalates_at_once(dealer_a) -> None:
     gm = await create_staff(dealer_a.id, StaffCreate(
         name="总经理", kind="general_manager", user_id=dealer_a.users["dealer_admin"]))
+    regional = await create_regional_manager(dealer_a.region_id)
+    elsewhere = await create_regional_manager()
     row = await _open(dealer_a, severity="major_quality")
     assert row.escalated_at is not None
     escalation = await Escalation.objects().where(Escalation.complaint_id == row.id).first()
@@ -150,6 +153,12 @@ async def test_major_quality_escalates_at_once(dealer_a) -> None:
             Message.staff_user_id == dealer_a.users["dealer_admin"],
             Message.template_key == complaints.ESCALATION_TEMPLATE)
     assert "escalation" in kinds and mails >= 1 and gm
+    async with tenant_scope(dealer_a.id, write=False):
+        to_region = await Message.objects_in_tenant().where(
+            Message.staff_user_id.is_in([regional, elsewhere]))
+    assert [(m.staff_user_id, m.template_key) for m in to_region] == [
+        (regional, complaints.REGION_ESCALATION_TEMPLATE)]  # e-mail: OEM users have no phone
+    assert dealer_a.code in to_region[0].body and "车修了两次" not in to_region[0].body
     assert [p for p in await payloads(dealer_a.id, "complaint.escalated")
             if p["complaint_id"] == str(row.id)]
 

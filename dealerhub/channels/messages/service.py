@@ -24,6 +24,7 @@ from dealerhub.channels.messages.schemas import (
     message_read,
 )
 from dealerhub.channels.messages.tables import ChannelOutbox, Message, MessageStatusChange
+from dealerhub.platform.directory import regional_managers
 from dealerhub.platform.tables import AppUser, Dealer
 from dealerhub.platform.tenancy import tenant_scope
 from dealerhub.tenants.customers.timeline import TimelineEntry, register_timeline_source
@@ -209,8 +210,9 @@ async def _staff_contact(tid: uuid.UUID, staff_id: uuid.UUID | None,
     if staff_id is not None and staff is None:
         return None
     user_id = staff.user_id if staff is not None else user_id
-    user = await AppUser.objects().where(
-        (AppUser.id == user_id) & (AppUser.dealer == tid)).first() if user_id else None
+    user = await AppUser.objects().where(AppUser.id == user_id).first() if user_id else None
+    if user is not None and user.dealer != tid and user.id not in await regional_managers(tid):
+        user = None
     if user is None and staff is None:
         return None
     return StaffContact(

@@ -42,7 +42,8 @@ from dealerhub.channels.webhooks.tables import (
     WebhookQueue,
 )
 from dealerhub.platform import db, events
-from dealerhub.platform.tables import AppUser, Dealer
+from dealerhub.platform.directory import dealer_admins
+from dealerhub.platform.tables import Dealer
 from dealerhub.platform.tenancy import tenant_scope, transaction
 
 log = logging.getLogger(__name__)
@@ -290,13 +291,9 @@ async def _notify_admins(endpoint: Any) -> None:
     if isinstance(endpoint, OemWebhookEndpoint):
         log.warning("OEM webhook endpoint %s disabled: %s", endpoint.id, endpoint.disabled_reason)
         return
-    admins = await AppUser.select(AppUser.id).where(
-        (AppUser.dealer == endpoint.tenant_id) & (AppUser.role == "dealer_admin")
-        & (AppUser.is_active == True)  # noqa: E712
-    )
-    for admin in admins:
+    for admin_id in await dealer_admins(endpoint.tenant_id):
         await enqueue_staff_message(endpoint.tenant_id, DISABLED_TEMPLATE, {
-            "url": endpoint.url, "reason": endpoint.disabled_reason}, user_id=admin["id"],
+            "url": endpoint.url, "reason": endpoint.disabled_reason}, user_id=admin_id,
             media=("email",))
 
 

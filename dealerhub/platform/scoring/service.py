@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from dealerhub.channels import service as channels
 from dealerhub.platform import db, events
+from dealerhub.platform.config import get_settings
+from dealerhub.platform.directory import dealer_admins, regional_managers
 from dealerhub.platform.scoring._benchmarks import (
     MIN_GROUP,
     Distribution,
@@ -34,6 +37,7 @@ from dealerhub.platform.scoring._facts import (
     rebuild_rollups,
     recompute_facts,
 )
+from dealerhub.platform.scoring.messages import ANOMALY_TEMPLATE
 from dealerhub.platform.scoring.metrics import (
     BENCHMARKED,
     METRICS,
@@ -48,7 +52,7 @@ from dealerhub.platform.scoring.tables import (
     ScoringAlert,
     ScoringSetting,
 )
-from dealerhub.platform.tables import EventOutbox
+from dealerhub.platform.tables import Dealer, EventOutbox
 from dealerhub.platform.tenancy import tenant_scope, transaction
 
 __all__ = [
@@ -487,6 +491,26 @@ async def detect_anomalies(week: date) -> int:
             )
         raised += 1
     return raised
+
+
+async def alert_anomaly(dealer_id: uuid.UUID, anomaly: dict[str, Any]) -> int:
+    """The dealer's admins and its region's OEM regional managers hear of a week that left
+    the dealer's usual band (DOMAIN.md); returns how many people were told."""
+    metric = METRICS.get(anomaly.get("metric_key", ""))
+    if metric is None:
+        return 0
+    dealer = await Dealer.select(Dealer.name).where(Dealer.id == dealer_id).first()
+    base = get_settings().public_base_url
+    context = {"metric_zh": metric.name_zh, "metric_en": metric.name_en,
+               "dealer_name": dealer["name"] if dealer else "",
+               "week": anomaly.get("week_start", ""), "value": metric.display(anomaly.get("value")),
+               "usual": metric.display(anomaly.get("mean"))}
+    people = [(user_id, f"{base}/scorecard") for user_id in await dealer_admins(dealer_id)]
+    people += [(user_id, f"{base}/hq/scoring") for user_id in await regional_managers(dealer_id)]
+    for user_id, url in people:
+        await channels.enqueue_staff_message(dealer_id, ANOMALY_TEMPLATE, {**context, "url": url},
+                                             user_id=user_id, related={"metric": metric.key})
+    return len(people)
 
 
 async def alerts_for(

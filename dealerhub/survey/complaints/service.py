@@ -17,6 +17,7 @@ from typing import Any
 from dealerhub.channels import service as channels
 from dealerhub.platform import db, events
 from dealerhub.platform.config import get_settings
+from dealerhub.platform.directory import regional_managers
 from dealerhub.platform.tables import Dealer
 from dealerhub.platform.tenancy import require_tenant, tenant_scope
 from dealerhub.survey.common import TEXT_MAX, each_dealer, invalid, utcnow
@@ -28,7 +29,11 @@ from dealerhub.survey.complaints.tables import (
     ComplaintLog,
     Escalation,
 )
-from dealerhub.survey.messages import ALERT_TEMPLATE, ESCALATION_TEMPLATE
+from dealerhub.survey.messages import (
+    ALERT_TEMPLATE,
+    ESCALATION_TEMPLATE,
+    REGION_ESCALATION_TEMPLATE,
+)
 from dealerhub.tenants.customers import service as customers
 from dealerhub.tenants.staff import service as staff_service
 from dealerhub.tenants.staff.tables import Staff
@@ -95,15 +100,29 @@ async def _notify(kind: str, template: str, row: Complaint, text: str, staff_kin
                                                  related={"complaint_id": str(row.id)})
 
 
+async def _tell_region(row: Complaint, *, dealer_name: str, now: datetime) -> None:
+    """The region's OEM managers hear which dealer escalated, never the customer's words
+    (headquarters sees no customer data)."""
+    tid = require_tenant()
+    context = {"dealer_name": dealer_name,
+               "escalations_url": f"{get_settings().public_base_url}/hq/survey"}
+    for user_id in await regional_managers(tid):
+        await channels.enqueue_staff_message(tid, REGION_ESCALATION_TEMPLATE, context,
+                                             user_id=user_id, urgent=True, now=now,
+                                             related={"complaint_id": str(row.id)})
+
+
 async def _escalate(row: Complaint, now: datetime) -> None:
     row.escalated_at = now
     await Complaint.update_in_tenant({Complaint.escalated_at: now}).where(Complaint.id == row.id)
-    dealer = await Dealer.select(Dealer.region).where(Dealer.id == require_tenant()).first()
+    dealer = await Dealer.select(Dealer.region, Dealer.name).where(
+        Dealer.id == require_tenant()).first()
     await Escalation.insert(Escalation(tenant_id=require_tenant(),
                                        region_id=dealer["region"] if dealer else None,
                                        complaint_id=row.id, escalated_at=now))
     await _notify("escalation", ESCALATION_TEMPLATE, row, row.verbatim,
                   ("general_manager", "service_manager"), now)
+    await _tell_region(row, dealer_name=dealer["name"] if dealer else "", now=now)
     await _log(row, "escalated", None, "major quality → general manager and OEM region", now)
 
 

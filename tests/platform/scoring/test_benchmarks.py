@@ -10,11 +10,16 @@ from datetime import date, timedelta
 
 import pytest
 
-from dealerhub.platform.scoring import service
+from dealerhub.channels.messages.tables import Message
+from dealerhub.platform import events
+from dealerhub.platform.scoring import service, tasks
 from dealerhub.platform.scoring._facts import apply_facts
+from dealerhub.platform.scoring.messages import ANOMALY_TEMPLATE
 from dealerhub.platform.scoring.metrics import METRICS
 from dealerhub.platform.scoring.tables import NO_STAFF, ScoringAlert, ScoringSetting
 from dealerhub.platform.tables import EventOutbox
+from dealerhub.platform.tenancy import tenant_scope
+from tests.conftest import create_regional_manager
 
 pytestmark = pytest.mark.anyio
 
@@ -164,6 +169,14 @@ async def test_weekly_value_leaving_its_band_alerts(dealer_a) -> None:
         (EventOutbox.tenant_id == dealer_a.id) & (EventOutbox.event_type == "scoring.anomaly")
     ).first()
     assert event is not None
+    regional = await create_regional_manager(dealer_a.region_id)
+    assert await events.handle(event.id, tasks.ANOMALY_CONSUMER)  # the real consumer
+    async with tenant_scope(dealer_a.id, write=False):
+        told = {m.staff_user_id: m for m in await Message.objects_in_tenant().where(
+            Message.template_key == ANOMALY_TEMPLATE)}
+    assert set(told) == {dealer_a.users["dealer_admin"], regional}
+    assert METRICS["csat"].name_zh in told[regional].body and "/hq/scoring" in told[regional].body
+    assert "60.0%" in told[dealer_a.users["dealer_admin"]].body  # the week's value, as shown
     await ScoringAlert.delete().where(ScoringAlert.dealer_id == dealer_a.id)
 
 

@@ -1,0 +1,27 @@
+"""Whom to tell about a dealer: its admins, and the OEM regional managers of its region
+(DOMAIN.md: escalations and anomalies reach both at once)."""
+
+from __future__ import annotations
+
+import uuid
+
+from dealerhub.platform.tables import AppUser, Dealer
+
+REGIONAL_MANAGER = "oem_regional_manager"
+
+
+async def dealer_admins(dealer_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await AppUser.select(AppUser.id).where(
+        (AppUser.dealer == dealer_id) & (AppUser.role == "dealer_admin")
+        & (AppUser.is_active == True))  # noqa: E712
+    return [row["id"] for row in rows]
+
+
+async def regional_managers(dealer_id: uuid.UUID) -> list[uuid.UUID]:
+    dealer = await Dealer.select(Dealer.region).where(Dealer.id == dealer_id).first()
+    if dealer is None or dealer["region"] is None:
+        return []
+    rows = await AppUser.select(AppUser.id).where(
+        (AppUser.role == REGIONAL_MANAGER) & (AppUser.region == dealer["region"])
+        & (AppUser.dealer.is_null()) & (AppUser.is_active == True))  # noqa: E712
+    return [row["id"] for row in rows]
