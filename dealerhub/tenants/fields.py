@@ -185,6 +185,21 @@ class Cleaner:
             return None
         return parsed
 
+    def coordinate(self, name: str, limit: float) -> float | None:
+        """A latitude (limit 90) or longitude (limit 180) in decimal degrees."""
+        value = self._value(name, False)
+        if value is None:
+            return None
+        try:
+            degrees = float(str(value))
+        except ValueError:
+            self.fail(name, f"{value!s} is not a number of degrees")
+            return None
+        if not -limit <= degrees <= limit:
+            self.fail(name, f"must be between -{limit:g} and {limit:g}")
+            return None
+        return degrees
+
     def flag(self, name: str) -> bool:
         value = self._value(name, False)
         if value is None or isinstance(value, bool):

@@ -29,7 +29,7 @@ from dealerhub.tenants.vehicles.tables import OdometerReading, Vehicle
 
 ERASED_NAME = "已删除客户"
 PII_COLUMNS = ("external_id", "phone_e164", "phone_reversed", "email", "wechat_id", "gender",
-               "birth_date", "district", "occupation")
+               "birth_date", "district", "occupation", "home_latitude", "home_longitude")
 
 
 def _plain(value: Any) -> Any:

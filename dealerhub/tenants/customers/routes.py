@@ -52,7 +52,7 @@ from dealerhub.tenants.web import (
 
 FORM_FIELDS = ("name", "external_id", "phone", "email", "wechat_id", "gender", "birth_date",
                "city", "district", "occupation", "preferred_channel", "customer_type",
-               "category", "locale")
+               "category", "locale", "home_latitude", "home_longitude")
 
 
 def customer_read(row: Customer) -> CustomerRead:
@@ -62,7 +62,8 @@ def customer_read(row: Customer) -> CustomerRead:
         city=row.city, district=row.district, occupation=row.occupation,
         preferred_channel=row.preferred_channel, customer_type=row.customer_type,
         category=row.category, referred_by_customer_id=row.referred_by_customer_id,
-        locale=row.locale, referral_count=row.referral_count, visits_12m=row.visits_12m,
+        locale=row.locale, home_latitude=row.home_latitude, home_longitude=row.home_longitude,
+        referral_count=row.referral_count, visits_12m=row.visits_12m,
         spend_12m=Decimal(str(row.spend_12m or 0)), last_visit_at=row.last_visit_at,
         after_sales_loyal=row.after_sales_loyal, sales_loyal=row.sales_loyal,
         quality_score=row.quality_score,

@@ -48,6 +48,8 @@ class CustomerCreate(StrictStruct):
     category: str | None = None
     referred_by_customer_id: uuid.UUID | None = None
     locale: str | None = None
+    home_latitude: float | None = None
+    home_longitude: float | None = None
 
 
 class CustomerUpdate(StrictStruct):
@@ -68,6 +70,8 @@ class CustomerUpdate(StrictStruct):
     category: str | msgspec.UnsetType | None = msgspec.UNSET
     referred_by_customer_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
     locale: str | msgspec.UnsetType | None = msgspec.UNSET
+    home_latitude: float | msgspec.UnsetType | None = msgspec.UNSET
+    home_longitude: float | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class TeamRead(msgspec.Struct):
@@ -100,6 +104,8 @@ class CustomerRead(msgspec.Struct):
     category: str
     referred_by_customer_id: uuid.UUID | None
     locale: str
+    home_latitude: float | None
+    home_longitude: float | None
     referral_count: int
     visits_12m: int
     spend_12m: Decimal

@@ -48,6 +48,16 @@ def reversed_phone(phone_e164: str | None) -> str | None:
     return phone_e164[::-1] if phone_e164 else None
 
 
+def _both_or_neither(clean: Cleaner, values: dict[str, Any], first: str, second: str) -> None:
+    """A point needs both coordinates: one alone (or one left out of a change) is refused."""
+    if any(error.field in (first, second) for error in clean.errors):
+        return
+    given = (clean.present(first), clean.present(second))
+    if (values[first] is None) != (values[second] is None) or given[0] != given[1]:
+        missing = first if values[first] is None else second
+        clean.fail(missing, "give both latitude and longitude, or neither")
+
+
 def clean_customer(raw: Mapping[str, Any], *, partial: bool = False,
                    today: date | None = None) -> dict[str, Any]:
     """Validated column values from raw input (form, API or DMS row); `partial` keeps only
@@ -68,7 +78,10 @@ def clean_customer(raw: Mapping[str, Any], *, partial: bool = False,
         "customer_type": clean.choice("customer_type", CUSTOMER_TYPES),
         "category": clean.choice("category", CATEGORIES, default="potential"),
         "locale": clean.choice("locale", LOCALES, default="zh-CN"),
+        "home_latitude": clean.coordinate("home_latitude", 90),
+        "home_longitude": clean.coordinate("home_longitude", 180),
     }
+    _both_or_neither(clean, values, "home_latitude", "home_longitude")
     referrer = raw.get("referred_by_customer_id")
     if referrer not in (None, ""):
         try:

@@ -8,6 +8,7 @@ from piccolo.columns import (
     UUID,
     Boolean,
     Date,
+    Float,
     Integer,
     Numeric,
     SmallInt,
@@ -37,6 +38,9 @@ class Customer(TenantTable, tablename="customer"):
     category = Varchar(length=16, default="potential")
     referred_by_customer_id = UUID(null=True, default=None)
     locale = Varchar(length=8, default="zh-CN")
+    # where the customer's car is picked up (home or work): the 10 km free pick-up rule
+    home_latitude = Float(null=True, default=None)
+    home_longitude = Float(null=True, default=None)
     # derived facts, refreshed on every write and import (see customers/facts.py)
     referral_count = Integer(default=0)
     visits_12m = Integer(default=0)

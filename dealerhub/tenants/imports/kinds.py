@@ -111,6 +111,7 @@ CUSTOMER_TYPES_SQL = {"id": "uuid", "external_id": "text", "name": "text", "phon
                       "gender": "text", "birth_date": "date", "city": "text", "district": "text",
                       "occupation": "text", "preferred_channel": "text", "customer_type": "text",
                       "category": "text", "locale": "text", "referred_by_customer_id": "uuid",
+                      "home_latitude": "float8", "home_longitude": "float8",
                       "updated_at": "timestamptz"}
 
 
@@ -431,6 +432,7 @@ KINDS = {
             "preferred_channel": ("首选渠道", "联系方式偏好"),
             "customer_type": ("客户类型",), "category": ("客户类别", "类别"),
             "locale": ("语言",),
+            "home_latitude": ("纬度", "latitude"), "home_longitude": ("经度", "longitude"),
             "referred_by_external_id": ("推荐人编号", "推荐人"),
         },
         required=("external_id", "name"),
