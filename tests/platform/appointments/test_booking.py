@@ -13,8 +13,13 @@ from dealerhub.platform.appointments.schemas import AppointmentCreate, HolidayCr
 from dealerhub.platform.appointments.tables import Appointment, Hold, Reminder
 from dealerhub.platform.tables import EventOutbox
 from dealerhub.platform.tenancy import tenant_scope
+from dealerhub.tenants.repair_orders.schemas import RepairOrderOpen
+from dealerhub.tenants.repair_orders.service import open_repair_order
+from dealerhub.tenants.staff.schemas import StaffCreate
+from dealerhub.tenants.staff.service import create_staff
+from dealerhub.tenants.vehicles.service import get_vehicle
 from tests.platform.appointments.conftest import build_shop, future_day
-from tests.tenants.factories import new_customer, new_vehicle
+from tests.tenants.factories import new_customer, new_vehicle, visit
 
 pytestmark = pytest.mark.anyio
 
@@ -47,6 +52,20 @@ async def test_booking_stores_estimate_intake_recalls_and_holds(shop) -> None:
     appointments, holds, reminders = await counts(shop.tenant_id)
     # technician + bay over 90 min + 15 min buffer = 7 cells each
     assert (appointments, holds, reminders) == (1, 14, 2)
+
+
+async def test_booking_offers_declined_work_and_keeps_the_previous_advisor(shop) -> None:
+    """The customer base's facts come in the booking's own first read."""
+    first = await create_staff(shop.tenant_id, StaffCreate(name="顾问甲", kind="service_advisor"))
+    second = await create_staff(shop.tenant_id, StaffCreate(name="顾问乙", kind="service_advisor"))
+    await visit(shop.tenant_id, await get_vehicle(shop.tenant_id, shop.vehicle_id),
+                datetime.now(UTC) - timedelta(days=40), declined=[("BRAKE", "800")])
+    await open_repair_order(shop.tenant_id, RepairOrderOpen(
+        vehicle_id=shop.vehicle_id, customer_id=shop.customer_id, ro_type="maintenance",
+        opened_at=datetime.now(UTC) - timedelta(days=3), advisor_staff_id=second.id))
+    booked = await book(shop, shop.local(future_day(), 9))
+    assert [item["operation_code"] for item in booked.declined_offered] == ["BRAKE"]
+    assert booked.advisor_staff_id == second.id != first.id
 
 
 @pytest.mark.parametrize(("when", "field"), [
