@@ -81,19 +81,27 @@ def outbox_values(event_type: str, payload: dict[str, Any],
             "published_at": None}
 
 
-def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
-    def convert(value: Any) -> Any:
-        if isinstance(value, uuid.UUID):
-            return str(value)
-        if isinstance(value, date):  # datetimes too
-            return value.isoformat()
-        if isinstance(value, dict):
-            return {k: convert(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [convert(v) for v in value]
-        return value
+_PLAIN = (str, int, float, type(None))  # bool is an int
 
-    return convert(payload)
+
+def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
+    return _json_value(payload)
+
+
+def _json_value(value: Any) -> Any:
+    """JSON-ready copy: ids as text, dates and datetimes in ISO form (imports emit
+    thousands of events per batch, so plain values are let through first)."""
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, date):  # datetimes too
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    return value
 
 
 @periodic("events.relay", every_seconds=0.5)

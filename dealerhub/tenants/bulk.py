@@ -1,15 +1,23 @@
 """Set-based writes: many rows in one statement, on PostgreSQL and SQLite alike.
 
-Rows travel as one JSON parameter, unpacked by `jsonb_to_recordset` (PostgreSQL) or
-`json_each` (SQLite), so a batch of thousands of rows is one round trip. Every statement
-is filtered by the current tenant, and RLS filters it again on PostgreSQL.
+On PostgreSQL the rows are loaded into a temporary table by binary COPY (asyncpg encodes
+them in C; JSON cost more Python than the statements cost PostgreSQL), then written with
+one `insert … select` / `update … from`; the temporary table is dropped at commit, so no
+state outlives the transaction on a pooled connection. On SQLite they travel as one JSON
+parameter unpacked by `json_each`. Every statement is filtered by the current tenant, and
+RLS filters it again on PostgreSQL (a temporary table has no RLS, but it only holds what
+this transaction put there).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -37,81 +45,119 @@ def one_of(column: Any, values: Sequence[Any]) -> Any:
     return WhereRaw(f"{name} = any({{}})", list(values))
 
 
-def _encoder(postgres: bool) -> Any:
-    """JSON for the types json does not know, in the form each database reads back."""
-
-    def encode(value: Any) -> Any:
-        if isinstance(value, uuid.UUID):
-            return str(value)
-        if isinstance(value, datetime):
-            value = value if value.tzinfo else value.replace(tzinfo=UTC)
-            return value.isoformat() if postgres else str(value.astimezone(UTC))
-        if isinstance(value, date):
-            return value.isoformat()
-        if isinstance(value, Decimal):
-            return str(value) if postgres else float(value)
-        raise TypeError(f"cannot send {type(value).__name__} as JSON")
-
-    return encode
+def _sqlite_json(value: Any) -> Any:
+    """JSON for the types json does not know, in the form SQLite reads back."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return str(value.astimezone(UTC))
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"cannot send {type(value).__name__} as JSON")
 
 
-def rows_json(rows: Sequence[dict[str, Any]]) -> str:
-    """The rows as one JSON array; keys beyond `columns` are ignored by the readers and a
-    missing key reads as NULL. Nested lists and objects stay JSON (JSON columns)."""
-    return json.dumps(list(rows), ensure_ascii=False, separators=(",", ":"),
-                      default=_encoder(db.is_postgres()))
+@dataclass(frozen=True)
+class Staged:
+    """Rows ready for one statement: `sql` is a FROM item named `x`; `args` are the
+    parameters it takes where it stands (the rows' JSON on SQLite, none on PostgreSQL)."""
+
+    sql: str
+    args: tuple[Any, ...]
 
 
-def rows_source(types: dict[str, str]) -> str:
-    """A FROM item named `x` with one column per key of `types` (PostgreSQL type names)."""
-    if db.is_postgres():
-        columns = ", ".join(f"{name} {kind}" for name, kind in types.items())
-        return f"jsonb_to_recordset({{}}::jsonb) as x({columns})"
-    columns = ", ".join(f"json_extract(value, '$.{name}') as {name}" for name in types)
-    return f"(select {columns} from json_each({{}})) as x"
+_open_stages: ContextVar[tuple[str, ...]] = ContextVar("open_stages", default=())
+
+
+def _records(rows: Sequence[dict[str, Any]], types: dict[str, str]) -> Iterable[tuple[Any, ...]]:
+    """Rows as COPY records in `types` order (a missing key is NULL); JSON values as text."""
+    columns = list(types)
+    jsons = [i for i, column in enumerate(columns) if types[column] == "jsonb"]
+    for row in rows:
+        record = [row.get(column) for column in columns]
+        for i in jsons:
+            if record[i] is not None and not isinstance(record[i], str):
+                record[i] = json.dumps(record[i], ensure_ascii=False)
+        yield tuple(record)
+
+
+@asynccontextmanager
+async def staged(rows: Sequence[dict[str, Any]], types: dict[str, str]) -> AsyncIterator[Staged]:
+    """The rows (column name → value) as a FROM item for the statements inside the block;
+    `types` are PostgreSQL type names. Inside a transaction (a tenant scope) only."""
+    if not db.is_postgres():
+        columns = ", ".join(f"json_extract(value, '$.{name}') as {name}" for name in types)
+        yield Staged(f"(select {columns} from json_each({{}})) as x",
+                     (json.dumps(list(rows), ensure_ascii=False, separators=(",", ":"),
+                                 default=_sqlite_json),))
+        return
+    connection = db.engine().current_transaction.get().connection
+    # One name per set of columns (and per nesting level): the next use replaces the table,
+    # and asyncpg reuses the column types it looked up for COPY, so staging is one round
+    # trip for the table and one for the rows.
+    open_names = _open_stages.get()
+    name = f"bulk_rows_{zlib.crc32(repr(types).encode()):08x}_{len(open_names)}"
+    await connection.execute(
+        f"drop table if exists pg_temp.{name}; create temporary table {name} ("
+        + ", ".join(f"{column} {kind}" for column, kind in types.items()) + ") on commit drop")
+    await connection.copy_records_to_table(name, records=_records(rows, types),
+                                           columns=list(types))
+    token = _open_stages.set((*open_names, name))
+    try:
+        yield Staged(f"{name} as x", ())
+    finally:
+        _open_stages.reset(token)
 
 
 async def bulk_update(table: str, rows: Sequence[dict[str, Any]], types: dict[str, str]) -> None:
     """`update table set … where id = row.id` for every row (`types` must include `id`)."""
-    columns = [c for c in types if c != "id"]
-    tenant_id = require_tenant()
-    for part in chunks(rows, 2000):
-        assignments = ", ".join(f"{c} = x.{c}" for c in columns)
+    if not rows:
+        return
+    assignments = ", ".join(f"{c} = x.{c}" for c in types if c != "id")
+    async with staged(rows, types) as source:
         await db.fetch(
-            f"update {table} set {assignments} from {rows_source(types)} "
+            f"update {table} set {assignments} from {source.sql} "
             f"where {table}.tenant_id = {{}} and {table}.id = x.id",
-            rows_json(part), tenant_id,
+            *source.args, require_tenant(),
         )
+
+
+async def upsert_from(source: Staged, table: str, types: dict[str, str], conflict: str, *,
+                      returning: bool = False) -> list[dict[str, Any]]:
+    """Insert the staged rows (`types`: the columns to write, each row with an `id`) or
+    update the row with the same (tenant, `conflict`) key, which keeps its id. With
+    `returning`, the `id` and `conflict` of every row written."""
+    columns = list(types)
+    return await db.fetch(
+        f"insert into {table} (tenant_id, {', '.join(columns)}) "
+        f"select {{}}, {', '.join('x.' + c for c in columns)} from {source.sql} "
+        f"where true on conflict (tenant_id, {conflict}) do update set "
+        + ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("id", conflict))
+        + (f" returning id, {conflict}" if returning else ""),
+        require_tenant(), *source.args,
+    )
 
 
 async def bulk_upsert(table: str, rows: Sequence[dict[str, Any]], types: dict[str, str],
-                      conflict: str, keep_on_update: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """Insert rows (each with an `id`) or update the row with the same (tenant, `conflict`)
-    key; returns `id` and `conflict` of every row written (updated rows keep their id)."""
-    tenant_id = require_tenant()
-    columns = list(types)
-    updated = [c for c in columns if c not in ("id", conflict, *keep_on_update)]
-    written: list[dict[str, Any]] = []
-    for part in chunks(rows, 2000):
-        written += await db.fetch(
-            f"insert into {table} (tenant_id, {', '.join(columns)}) "
-            f"select {{}}, {', '.join('x.' + c for c in columns)} from {rows_source(types)} "
-            f"where true on conflict (tenant_id, {conflict}) do update set "
-            + ", ".join(f"{c} = excluded.{c}" for c in updated)
-            + f" returning id, {conflict}",
-            tenant_id, rows_json(part),
-        )
-    return written
+                      conflict: str) -> list[dict[str, Any]]:
+    """`upsert_from` of these rows; returns `id` and `conflict` of every row written."""
+    if not rows:
+        return []
+    async with staged(rows, types) as source:
+        return await upsert_from(source, table, types, conflict, returning=True)
 
 
 async def bulk_insert(table: str, rows: Sequence[dict[str, Any]], types: dict[str, str]) -> None:
-    tenant_id = require_tenant()
+    if not rows:
+        return
     columns = list(types)
-    for part in chunks(rows, 2000):
+    async with staged(rows, types) as source:
         await db.fetch(
             f"insert into {table} (tenant_id, {', '.join(columns)}) "
-            f"select {{}}, {', '.join('x.' + c for c in columns)} from {rows_source(types)}",
-            tenant_id, rows_json(part),
+            f"select {{}}, {', '.join('x.' + c for c in columns)} from {source.sql}",
+            require_tenant(), *source.args,
         )
 
 

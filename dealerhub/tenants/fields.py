@@ -21,6 +21,7 @@ _VIN_VALUES = {**{str(d): d for d in range(10)},
                **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
                **dict(zip("JKLMN", range(1, 6), strict=True)), "P": 7, "R": 9,
                **dict(zip("STUVWXYZ", range(2, 10), strict=True))}
+_VIN_CHARACTERS = frozenset(_VIN_VALUES)
 _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d")
@@ -52,8 +53,8 @@ def vin_check_digit(vin: str) -> str:
 def vin_problem(vin: str) -> str | None:
     if len(vin) != 17:
         return f"a VIN has 17 characters, this one has {len(vin)}"
-    bad = sorted({char for char in vin if char not in _VIN_VALUES})
-    if bad:
+    if not _VIN_CHARACTERS.issuperset(vin):
+        bad = sorted(set(vin) - _VIN_CHARACTERS)
         return f"a VIN cannot contain {', '.join(bad)} (I, O and Q are never used)"
     expected = vin_check_digit(vin)
     if vin[8] != expected:

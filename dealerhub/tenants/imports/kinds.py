@@ -4,8 +4,10 @@ the dealer's external id in one set-based statement."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -13,9 +15,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dealerhub.platform import events
-from dealerhub.platform.tables import Dealer
-from dealerhub.platform.tenancy import require_tenant
-from dealerhub.tenants.bulk import bulk_insert, bulk_update, bulk_upsert, loaded, one_of
+from dealerhub.platform.tables import Dealer, EventOutbox
+from dealerhub.platform.tenancy import insert_rows, require_tenant
+from dealerhub.tenants.bulk import (
+    bulk_insert,
+    bulk_update,
+    bulk_upsert,
+    loaded,
+    one_of,
+    staged,
+    upsert_from,
+)
 from dealerhub.tenants.customers.facts import refresh_customer_facts
 from dealerhub.tenants.customers.service import after_customer_write, clean_customer
 from dealerhub.tenants.customers.tables import Customer
@@ -36,7 +46,6 @@ from dealerhub.tenants.vehicles.facts import (
 from dealerhub.tenants.vehicles.service import (
     VEHICLE_FIELDS,
     clean_vehicle,
-    emit_insurance,
     insurance_events,
     sold_event,
 )
@@ -54,6 +63,22 @@ class BatchOutcome:
         self.errors += [(number, error) for error in errors]
 
 
+@dataclass
+class Checked:
+    """A batch after the checks that need no database (run while the batch before it is
+    being written): the rows that passed, and the refusals so far. `reference` is what the
+    checks read (see `ImportKind.reference`)."""
+
+    rows: int
+    good: list[Any]
+    reference: Any = None
+    outcome: BatchOutcome = field(default_factory=BatchOutcome)
+
+
+async def no_reference(tenant_id: uuid.UUID) -> None:
+    return None
+
+
 VALUE_ALIASES: dict[str, dict[str, str]] = {
     "gender": {"男": "male", "女": "female", "m": "male", "f": "female"},
     "category": {"潜在": "potential", "潜客": "potential", "成交": "won", "战败": "lost",
@@ -69,7 +94,11 @@ class ImportKind:
     name: str
     columns: dict[str, tuple[str, ...]]  # canonical name -> accepted headers
     required: tuple[str, ...]
-    apply: Callable[[list[Row], set[int]], Any]
+    check: Callable[[list[Row], set[int], Any], Checked]
+    apply: Callable[[Checked], Awaitable[BatchOutcome]]
+    # what the checks need from the database (the OEM's catalogue, the dealer's time
+    # zone), read once before the first batch
+    reference: Callable[[uuid.UUID], Awaitable[Any]] = no_reference
 
     def header_map(self, headers: Sequence[Any]) -> dict[Any, str]:
         lookup = {header_key(alias): name for name, aliases in self.columns.items()
@@ -84,7 +113,8 @@ def canonical(raw: Mapping[Any, Any], mapping: Mapping[Any, str]) -> dict[str, A
         value = raw.get(header)
         if isinstance(value, str):
             value = value.strip()
-            value = VALUE_ALIASES.get(name, {}).get(value, value)
+            if name in VALUE_ALIASES:
+                value = VALUE_ALIASES[name].get(value, value)
         row[name] = value
     return row
 
@@ -115,9 +145,9 @@ CUSTOMER_TYPES_SQL = {"id": "uuid", "external_id": "text", "name": "text", "phon
                       "updated_at": "timestamptz"}
 
 
-async def apply_customers(rows: list[Row], seen: set[int]) -> BatchOutcome:
-    outcome = BatchOutcome()
-    good: list[tuple[int, dict[str, Any], str | None]] = []
+def check_customers(rows: list[Row], seen: set[int], reference: None) -> Checked:
+    checked = Checked(len(rows), [])
+    outcome, good = checked.outcome, checked.good
     for number, raw in rows:
         external_id = _take_external_id(number, raw, seen, outcome)
         referrer = raw.pop("referred_by_external_id", None)
@@ -128,6 +158,11 @@ async def apply_customers(rows: list[Row], seen: set[int]) -> BatchOutcome:
             continue
         if external_id is not None:
             good.append((number, values, str(referrer).strip() if referrer else None))
+    return checked
+
+
+async def apply_customers(checked: Checked) -> BatchOutcome:
+    outcome, good = checked.outcome, checked.good
     wanted = {ref for _, _, ref in good if ref}
     known = {row["external_id"]: row["id"] for row in await Customer.select_in_tenant(
         Customer.id, Customer.external_id).where(Customer.external_id.is_in(list(wanted)))
@@ -166,9 +201,30 @@ READING_TYPES_SQL = {"id": "uuid", "vehicle_id": "uuid", "read_on": "date", "km"
                      "source": "text"}
 
 
-async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
-    outcome = BatchOutcome()
-    good: list[tuple[int, dict[str, Any], str, int | None, date, set[str]]] = []
+def _outbox_rows(found: list[tuple[str, dict[str, Any]]],
+                 tenant_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Outbox rows of a batch's events, payloads already JSON text."""
+    rows = [events.outbox_values(event_type, payload, tenant_id) for event_type, payload in found]
+    for row in rows:
+        row["payload"] = json.dumps(row["payload"])
+    return rows
+
+
+def _new_vehicle_facts(values: dict[str, Any], models: dict[str, dict[str, Any]]) -> None:
+    """The derived facts of a vehicle from this row alone (no earlier readings or visits)."""
+    km = values.get("km")
+    values.update(vehicle_facts(
+        purchase_date=values["purchase_date"], warranty_end=values["warranty_end"],
+        warranty_end_km=values["warranty_end_km"], model=models.get(values["model_code"] or ""),
+        readings=[Reading(values["read_on"], km)] if km is not None else [],
+        last_service=None))
+
+
+def check_vehicles(rows: list[Row], seen: set[int],
+                   models: dict[str, dict[str, Any]]) -> Checked:
+    """Rows checked on their own, with the facts they would have as new vehicles."""
+    checked = Checked(len(rows), [], models)
+    outcome, good = checked.outcome, checked.good
     today = date.today()
     for number, raw in rows:
         external_id = _take_external_id(number, raw, seen, outcome)
@@ -185,7 +241,17 @@ async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
         if errors:
             outcome.refuse(number, errors)
         elif external_id is not None and owner is not None:
+            values["id"] = uuid.uuid4()  # kept if the vehicle is new
+            if km is not None:
+                values.update(reading_id=uuid.uuid4(), read_on=read_on, km=km)
+            _new_vehicle_facts(values, models)
             good.append((number, values, owner, km, read_on, set(raw)))
+    return checked
+
+
+async def apply_vehicles(checked: Checked) -> BatchOutcome:
+    outcome, good = checked.outcome, checked.good
+    today = date.today()
     if not good:
         return outcome
     owner_rows = await Customer.select_in_tenant(
@@ -204,8 +270,8 @@ async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
     readings = await readings_of(existing_ids)
     services = await last_services(existing_ids)
     models = await vehicle_models()
-    records, new_readings, vins, sold = [], [], set(), []
-    insurance: list[tuple[str, dict[str, Any]]] = []
+    records, vins = [], set()
+    found: list[tuple[str, dict[str, Any]]] = []  # events
     for number, values, owner, km, read_on, present in good:
         errors = []
         if owner not in owners:
@@ -231,32 +297,36 @@ async def apply_vehicles(rows: list[Row], seen: set[int]) -> BatchOutcome:
         if current:  # columns the file does not have keep their stored values
             values.update({name: loaded(current[name], []) if name == "open_recalls"
                            else current[name] for name in VEHICLE_FIELDS if name not in present})
-        values.update(id=existing or uuid.uuid4(), customer_id=owners[owner])
-        values.update(vehicle_facts(
-            purchase_date=values["purchase_date"], warranty_end=values["warranty_end"],
-            warranty_end_km=values["warranty_end_km"], model=models.get(values["model_code"] or ""),
-            readings=[*history, *([Reading(read_on, km)] if km is not None else [])],
-            last_service=services.get(existing) if existing else None))
+        values.update(id=existing or values["id"], customer_id=owners[owner])
+        if existing:
+            values.update(vehicle_facts(
+                purchase_date=values["purchase_date"], warranty_end=values["warranty_end"],
+                warranty_end_km=values["warranty_end_km"],
+                model=models.get(values["model_code"] or ""),
+                readings=[*history, *([Reading(read_on, km)] if km is not None else [])],
+                last_service=services.get(existing)))
+        elif models != checked.reference:  # the OEM changed the catalogue meanwhile
+            _new_vehicle_facts(values, models)
         records.append(values)
-        insurance += insurance_events(
+        found += insurance_events(
             values["id"], values["customer_id"], insurers[values["customer_id"]],
             current["insurance_expiry"] if current else None, values["insurance_expiry"])
         if existing is None and (event := sold_event(
                 values["id"], values["customer_id"], values["purchase_date"], today)):
-            sold.append(event)
-        if km is not None:
-            new_readings.append({"external_id": values["external_id"], "read_on": read_on,
-                                 "km": km})
+            found.append(("vehicle.sold", event))
     if not records:
         return outcome
-    written = await bulk_upsert("vehicle", records, VEHICLE_TYPES_SQL, "external_id")
-    ids = {row["external_id"]: uuid.UUID(str(row["id"])) for row in written}
+    # the events' outbox rows are made in a thread while the vehicles are written
+    outbox = asyncio.create_task(asyncio.to_thread(_outbox_rows, found, require_tenant()))
+    async with staged(records, VEHICLE_TYPES_SQL) as source:
+        written = await upsert_from(source, "vehicle", VEHICLE_TYPES_SQL, "external_id",
+                                    returning=True)
+    ids = {row["external_id"]: row["id"] for row in written}  # updated vehicles keep theirs
     await bulk_insert("odometer_reading", [
-        {"id": uuid.uuid4(), "vehicle_id": ids[r["external_id"]], "read_on": r["read_on"],
-         "km": r["km"], "source": "import"} for r in new_readings], READING_TYPES_SQL)
+        {"id": r["reading_id"], "vehicle_id": ids[r["external_id"]], "read_on": r["read_on"],
+         "km": r["km"], "source": "import"} for r in records if "km" in r], READING_TYPES_SQL)
     await refresh_customer_facts(list({r["customer_id"] for r in records}))
-    await events.emit_many("vehicle.sold", sold)
-    await emit_insurance(insurance)
+    await insert_rows((EventOutbox, await outbox))
     outcome.applied = len(records)
     return outcome
 
@@ -319,19 +389,27 @@ def _clean_repair_order_row(number: int, raw: dict[str, Any], zone: ZoneInfo, to
     return RepairOrderRow(number, visit, line, vehicle_key or "", advisor_key)
 
 
-async def apply_repair_orders(rows: list[Row], seen: set[int]) -> BatchOutcome:
+async def dealer_zone(tenant_id: uuid.UUID) -> ZoneInfo:
+    dealer = await Dealer.select(Dealer.time_zone).where(Dealer.id == tenant_id).first()
+    return ZoneInfo(dealer["time_zone"] if dealer else "Asia/Shanghai")
+
+
+def check_repair_orders(rows: list[Row], seen: set[int], zone: ZoneInfo) -> Checked:
+    checked = Checked(len(rows), [], zone)
+    today = date.today()
+    checked.good = [row for number, raw in rows if (row := _clean_repair_order_row(
+        number, {**raw, "ro_type": RO_TYPE_ALIASES.get(str(raw.get("ro_type") or ""),
+                                                        raw.get("ro_type"))},
+        zone, today, seen, checked.outcome)) is not None]
+    return checked
+
+
+async def apply_repair_orders(checked: Checked) -> BatchOutcome:
     """Visits from the DMS, upserted by the order's number and each line's number; mileage
     becomes an odometer reading (refused when it goes backwards), facts are recomputed, and
     only orders that this import closes within the last week count as new visits (events),
     so loading years of history sends no surveys."""
-    outcome = BatchOutcome()
-    today = date.today()
-    dealer = await Dealer.select(Dealer.time_zone).where(Dealer.id == require_tenant()).first()
-    zone = ZoneInfo(dealer["time_zone"] if dealer else "Asia/Shanghai")
-    good = [row for number, raw in rows if (row := _clean_repair_order_row(
-        number, {**raw, "ro_type": RO_TYPE_ALIASES.get(str(raw.get("ro_type") or ""),
-                                                        raw.get("ro_type"))},
-        zone, today, seen, outcome)) is not None]
+    outcome, good, zone = checked.outcome, checked.good, checked.reference
     if not good:
         return outcome
     vehicles = {row["external_id"]: row for row in await Vehicle.select_in_tenant(
@@ -436,6 +514,7 @@ KINDS = {
             "referred_by_external_id": ("推荐人编号", "推荐人"),
         },
         required=("external_id", "name"),
+        check=check_customers,
         apply=apply_customers,
     ),
     "vehicles": ImportKind(
@@ -456,7 +535,9 @@ KINDS = {
             "open_recalls": ("召回", "未完成召回"),
         },
         required=("external_id", "customer_external_id", "vin"),
+        check=check_vehicles,
         apply=apply_vehicles,
+        reference=lambda tenant_id: vehicle_models(),
     ),
     "repair_orders": ImportKind(
         "repair_orders",
@@ -475,6 +556,8 @@ KINDS = {
             "declined": ("客户拒绝", "是否拒绝", "declined_by_customer"),
         },
         required=("external_id", "vehicle_external_id", "ro_type", "opened_at"),
+        check=check_repair_orders,
         apply=apply_repair_orders,
+        reference=dealer_zone,
     ),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,7 +63,7 @@ class CsvRows:
     def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
         with self.path.open("rb") as binary:
             self._binary = binary
-            text = codecs.getreader(self.encoding)(binary)
+            text = io.TextIOWrapper(binary, encoding=self.encoding, newline="")
             reader = csv.reader(text)
             try:
                 header = next(reader, None)

@@ -5,15 +5,23 @@ are upserted by the dealer's external ids."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from dealerhub.platform.config import get_settings
 from dealerhub.platform.tenancy import tenant_scope
-from dealerhub.tenants.imports.kinds import KINDS, BatchOutcome, ImportKind, Row, canonical
+from dealerhub.tenants.imports.kinds import (
+    KINDS,
+    BatchOutcome,
+    Checked,
+    ImportKind,
+    Row,
+    canonical,
+)
 from dealerhub.tenants.imports.readers import FileProblem, open_rows
 from dealerhub.tenants.imports.tables import ImportJob, ImportRowError
 
@@ -75,17 +83,17 @@ async def _finish(tenant_id: uuid.UUID, import_id: uuid.UUID, status: str,
         }).where(ImportJob.id == import_id)
 
 
-async def _apply_batch(tenant_id: uuid.UUID, job: ImportJob, kind: ImportKind, batch: list[Row],
-                       seen: set[int], position: int) -> None:
+async def _apply_batch(tenant_id: uuid.UUID, job: ImportJob, kind: ImportKind, checked: Checked,
+                       position: int) -> None:
     """One batch, one transaction: its good rows, its errors and the progress together."""
     async with tenant_scope(tenant_id):
-        outcome: BatchOutcome = await kind.apply(batch, seen)
+        outcome: BatchOutcome = await kind.apply(checked)
         room = MAX_STORED_ERRORS - job.error_rows
         errors = [ImportRowError(import_id=job.id, row_number=number, field=error.field[:64],
                                  reason=error.reason[:300])
                   for number, error in outcome.errors][:max(room, 0)]
         await ImportRowError.insert_in_tenant(*errors)
-        job.processed_rows += len(batch)
+        job.processed_rows += checked.rows
         job.applied_rows += outcome.applied
         job.error_rows += len({number for number, _ in outcome.errors})
         job.processed_bytes = position
@@ -95,9 +103,10 @@ async def _apply_batch(tenant_id: uuid.UUID, job: ImportJob, kind: ImportKind, b
         }).where(ImportJob.id == job.id)
 
 
-async def _run_rows(tenant_id: uuid.UUID, job: ImportJob, rows: Iterator[tuple[int, dict]],
-                    position: Any) -> None:
-    kind = _kind(job.kind)
+def _checked_batches(kind: ImportKind, rows: Iterator[tuple[int, dict]],
+                     position: Callable[[], int], reference: Any) -> Iterator[tuple[Checked, int]]:
+    """Read and check the rows a batch at a time (no database): each batch with the file
+    position after it. Duplicate external ids are found across the whole file."""
     seen: set[int] = set()
     mapping: dict[Any, str] | None = None
     batch: list[Row] = []
@@ -109,10 +118,28 @@ async def _run_rows(tenant_id: uuid.UUID, job: ImportJob, rows: Iterator[tuple[i
                 raise FileProblem(f"missing column(s): {', '.join(missing)}")
         batch.append((number, canonical(raw, mapping)))
         if len(batch) >= BATCH_ROWS:
-            await _apply_batch(tenant_id, job, kind, batch, seen, position())
+            yield kind.check(batch, seen, reference), position()
             batch = []
     if batch:
-        await _apply_batch(tenant_id, job, kind, batch, seen, position())
+        yield kind.check(batch, seen, reference), position()
+
+
+async def _run_rows(tenant_id: uuid.UUID, job: ImportJob, rows: Iterator[tuple[int, dict]],
+                    position: Callable[[], int]) -> None:
+    """Batches are read and checked in a thread while the batch before them is written:
+    Python and PostgreSQL work at the same time. Batches are applied in file order; when
+    reading fails, the batches read before are still applied."""
+    kind = _kind(job.kind)
+    batches = _checked_batches(kind, rows, position, await kind.reference(tenant_id))
+    writing: asyncio.Task[None] | None = None
+    try:
+        while (ready := await asyncio.to_thread(next, batches, None)) is not None:
+            if writing is not None:
+                await writing
+            writing = asyncio.create_task(_apply_batch(tenant_id, job, kind, *ready))
+    finally:
+        if writing is not None:
+            await writing
 
 
 async def run_import(tenant_id: uuid.UUID, import_id: uuid.UUID) -> ImportJob | None:

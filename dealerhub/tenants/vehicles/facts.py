@@ -27,6 +27,7 @@ from dealerhub.tenants.repair_orders.tables import RepairOrder
 from dealerhub.tenants.vehicles.tables import OdometerReading, Vehicle, VehicleModel
 
 DAILY_KM_WINDOW_DAYS = 365
+_DAILY_KM_WINDOW = timedelta(days=DAILY_KM_WINDOW_DAYS)
 LONG_TRIP_FACTOR = 2.0
 LONG_TRIP_MIN_DAILY_KM = 80.0
 DEFAULT_INTERVAL = (10_000, 12)  # km, months, for a model the OEM has not configured
@@ -64,7 +65,7 @@ def daily_km(valid: Sequence[Reading], purchase_date: date | None) -> float | No
     if not valid:
         return None
     last = valid[-1]
-    since = last.on - timedelta(days=DAILY_KM_WINDOW_DAYS)
+    since = last.on - _DAILY_KM_WINDOW
     window = [r for r in valid if r.on >= since]
     start = window[0] if len(window) > 1 else (valid[-2] if len(valid) > 1 else None)
     if start is None and purchase_date is not None:
