@@ -293,6 +293,8 @@ async def apply_vehicles(checked: Checked) -> BatchOutcome:
         if errors:
             outcome.refuse(number, errors)
             continue
+        if km is not None and Reading(read_on, km) in history:
+            del values["km"]  # already recorded: importing the same file again adds nothing
         vins.add(values["vin"])
         if current:  # columns the file does not have keep their stored values
             values.update({name: loaded(current[name], []) if name == "open_recalls"
