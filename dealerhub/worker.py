@@ -1,6 +1,7 @@
 """The worker entry point (`dramatiq dealerhub.worker`): imports every component's actors."""
 
 from dealerhub.channels.messages import tasks as _channel_tasks  # noqa: F401 - registers actors
+from dealerhub.channels.plugin import discovered
 from dealerhub.channels.webhooks import tasks as _webhook_tasks  # noqa: F401 - registers actors
 from dealerhub.platform import db, events, jobs  # noqa: F401 - registers actors
 from dealerhub.platform.appointments import tasks as _appointment_tasks  # noqa: F401
@@ -14,4 +15,5 @@ from dealerhub.tenants.imports import tasks as _import_tasks  # noqa: F401
 from dealerhub.tenants.vehicles import tasks as _vehicle_tasks  # noqa: F401
 
 _setup_telemetry(get_settings())
+discovered()  # every channel plugin loaded at boot, not by a process's first send (boto3 …)
 broker = jobs.broker

@@ -188,7 +188,7 @@ async def make_webhook_delivery(dealer: DealerFixture) -> uuid.UUID:
         event_id = await events.emit("isolation.checked", {"dealer_id": dealer.id})
     event = await events.load_event(event_id)
     async with tenant_scope(dealer.id):
-        await service.fan_out(event)
+        await service.fan_out([event])
     deliveries = await service.list_deliveries(dealer.id, endpoint_id)
     return deliveries[0].id
 

@@ -31,7 +31,7 @@ async def emit_event(dealer_id, event_type="appointment.booked", **payload) -> u
         event_id = await events.emit(event_type, {"appointment_id": "A1", **payload})
     event = await events.load_event(event_id)
     async with tenant_scope(dealer_id):
-        await service.fan_out(event)
+        await service.fan_out([event])
     return event_id
 
 

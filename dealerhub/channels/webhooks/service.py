@@ -252,25 +252,32 @@ async def _enqueue(store: Store, event: events.Event, endpoint: Any, payload: di
                                            due_at=now, oem=store.oem))
 
 
-@events.consumer("*", "channels.webhooks")
-async def fan_out(event: events.Event) -> None:
-    """Runs inside the event's tenant scope: one delivery per subscribed endpoint, the
-    dealer's and the OEM's."""
-    if event.tenant_id is None:
+@events.batch_consumer("*", "channels.webhooks")
+async def fan_out(batch: list[events.Event]) -> None:
+    """Runs inside the events' tenant scope (one dealer's events): one delivery per
+    subscribed endpoint, the dealer's and the OEM's; the endpoints are read once a batch."""
+    tenant_id = batch[0].tenant_id
+    if tenant_id is None:
         return
     now = datetime.now(UTC)
-    for endpoint in await WebhookEndpoint.objects_in_tenant().where(
-            WebhookEndpoint.enabled == True):  # noqa: E712
-        if _subscribed(endpoint, event.event_type):
-            await _enqueue(DEALER_STORE, event, endpoint, envelope(event), now)
-    oem_endpoints = [endpoint for endpoint in await OemWebhookEndpoint.objects().where(
-        OemWebhookEndpoint.enabled == True) if _subscribed(endpoint, event.event_type)]  # noqa: E712
+    dealer_endpoints = await WebhookEndpoint.objects_in_tenant().where(
+        WebhookEndpoint.enabled == True)  # noqa: E712
+    oem_endpoints = await OemWebhookEndpoint.objects().where(
+        OemWebhookEndpoint.enabled == True)  # noqa: E712
+    dealer = None
     if oem_endpoints:
-        dealer = await Dealer.select(Dealer.code).where(Dealer.id == event.tenant_id).first()
-        payload = {**envelope(event), "data": without_personal(event.payload),
-                   "dealer": {"id": str(event.tenant_id), "code": dealer["code"] if dealer else ""}}
-        for endpoint in oem_endpoints:
-            await _enqueue(OEM_STORE, event, endpoint, payload, now, dealer_id=event.tenant_id)
+        dealer = await Dealer.select(Dealer.code).where(Dealer.id == tenant_id).first()
+    for event in batch:
+        for endpoint in dealer_endpoints:
+            if _subscribed(endpoint, event.event_type):
+                await _enqueue(DEALER_STORE, event, endpoint, envelope(event), now)
+        subscribed = [endpoint for endpoint in oem_endpoints
+                      if _subscribed(endpoint, event.event_type)]
+        if subscribed:
+            payload = {**envelope(event), "data": without_personal(event.payload),
+                       "dealer": {"id": str(tenant_id), "code": dealer["code"] if dealer else ""}}
+            for endpoint in subscribed:
+                await _enqueue(OEM_STORE, event, endpoint, payload, now, dealer_id=tenant_id)
 
 
 def next_delay(attempts: int, retry_after: float | None) -> float | None:
