@@ -204,10 +204,8 @@ async def handle_batch(event_ids: list[uuid.UUID], consumer_name: str) -> list[u
     for tenant_id, group in by_tenant.items():
         try:
             async with _scope(tenant_id):
-                now = datetime.now(UTC)
-                await insert_rows((EventConsumption, [
-                    {"id": uuid.uuid4(), "created_at": now, "consumer": consumer_name,
-                     "event_id": event.id} for event, _ in group]))
+                await insert_rows((EventConsumption, [  # id and created_at: the DB's defaults
+                    {"consumer": consumer_name, "event_id": event.id} for event, _ in group]))
                 batch = _batch_forms.get(consumer_name)
                 if batch is not None:
                     await batch([event for event, _ in group])

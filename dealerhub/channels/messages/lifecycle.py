@@ -170,7 +170,7 @@ async def _mark_sent(items: list[Claimed], now: datetime) -> None:
         f"provider_id = case message_id {cases} end where message_id in ({marks})",
         now, now, *pairs, *ids)
     await insert_rows(
-        (MessageStatusChange, [{"id": uuid.uuid4(), "message_id": item.row.id, "status": "sent",
+        (MessageStatusChange, [{"message_id": item.row.id, "status": "sent",  # ids: the DB's
                                 "channel": item.row.channel, "detail": "", "at": now}
                                for item in items]),
         (EventOutbox, [events.outbox_values("message.sent", _ids(item.row)) for item in items]))

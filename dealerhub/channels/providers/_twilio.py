@@ -10,7 +10,7 @@ import weakref
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 from aiohttp import ClientSession, ClientTimeout
 from twilio.base.exceptions import TwilioRestException
@@ -56,9 +56,16 @@ class _BaseUrlHttpClient(AsyncTwilioHttpClient):
         if url.startswith(TWILIO_API):
             url = self.api_base + url[len(TWILIO_API):]
         kwargs.pop("timeout", None)
+        headers = dict(kwargs.get("headers") or {})
         message_id = _message_id.get()
         if message_id:
-            kwargs["headers"] = {**(kwargs.get("headers") or {}), IDEMPOTENCY_HEADER: message_id}
+            headers[IDEMPOTENCY_HEADER] = message_id
+        if isinstance(kwargs.get("data"), dict):
+            # the form encoded as aiohttp's FormData would, without the multipart writer
+            # (and random boundary) FormData builds for every request
+            kwargs["data"] = urlencode(kwargs["data"], doseq=True).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        kwargs["headers"] = headers
         return await super().request(method, url, *args, **kwargs)
 
 

@@ -172,18 +172,41 @@ def next_step(campaign: Campaign, made: int) -> Step | None:
     return None
 
 
-async def _send(campaign: Campaign, recipient: CampaignRecipient, step: Step,
-                now: datetime, suggested_day: date | None = None) -> None:
-    """One contact through the channel pipeline (consent, quiet hours and the weekly cap are
-    decided there) and the recipient's next step; call inside the tenant scope."""
+@dataclass(frozen=True)
+class Contact:
+    """One recipient's due contact in a run of `advance_campaigns`."""
+
+    recipient: CampaignRecipient
+    step: Step
+    suggested_day: date | None
+
+
+def _request(campaign: Campaign, contact: Contact) -> channels.MessageRequest:
+    recipient, day = contact.recipient, contact.suggested_day
     booking_url = (appointments.book_path(campaign.tenant_id, recipient.vehicle_id)
                    if recipient.vehicle_id else "")
-    message = await channels.enqueue_message(
-        campaign.tenant_id, recipient.customer_id, campaign.purpose, step.template,
+    return channels.MessageRequest(
+        recipient.customer_id,
         {"booking_url": booking_url, "campaign_name": campaign.name,
-         "suggested_day": suggested_day.isoformat() if suggested_day else ""},
-        related={"campaign_id": str(campaign.id), "campaign_recipient_id": str(recipient.id)},
-        idempotency_key=f"campaign:{recipient.id}:{step.number}", now=now)
+         "suggested_day": day.isoformat() if day else ""},
+        idempotency_key=f"campaign:{recipient.id}:{contact.step.number}",
+        related={"campaign_id": str(campaign.id), "campaign_recipient_id": str(recipient.id)})
+
+
+async def _send(campaign: Campaign, contacts: list[Contact], now: datetime) -> None:
+    """The contacts of one campaign step through the channel pipeline in one batch
+    (consent, quiet hours and the weekly cap are decided there), then each recipient's next
+    step; call inside the tenant scope."""
+    messages = await channels.enqueue_messages(
+        campaign.tenant_id, campaign.purpose, contacts[0].step.template,
+        [_request(campaign, contact) for contact in contacts], now=now)
+    for contact, message in zip(contacts, messages, strict=True):
+        await _after_send(campaign, contact, message, now)
+
+
+async def _after_send(campaign: Campaign, contact: Contact, message: channels.MessageRead,
+                      now: datetime) -> None:
+    recipient, step = contact.recipient, contact.step
     values: dict[Any, Any] = {CampaignRecipient.last_message_id: message.id}
     if message.status == "suppressed" and message.reason == "frequency cap":
         values[CampaignRecipient.next_step_at] = now + timedelta(days=1)  # try again tomorrow
@@ -255,6 +278,7 @@ async def advance_campaigns(tenant_id: uuid.UUID, now: datetime | None = None,
                     Campaign.id == campaign.id)
         plans = {c.id: await _capacity_plan(c, now) for c in campaigns.values()
                  if c.throttle_to_capacity}
+        batches: dict[tuple[uuid.UUID, int], list[Contact]] = {}
         for recipient in due:
             campaign = campaigns[recipient.campaign_id]
             suggested: date | None = None
@@ -268,10 +292,12 @@ async def advance_campaigns(tenant_id: uuid.UUID, now: datetime | None = None,
                 await CampaignRecipient.update_in_tenant({
                     CampaignRecipient.next_step_at: None}).where(
                     CampaignRecipient.id == recipient.id)
-                sent += 1
-                continue
-            await _send(campaign, recipient, step, now, suggested)
+            else:
+                batches.setdefault((campaign.id, step.number), []).append(
+                    Contact(recipient, step, suggested))
             sent += 1
+        for (campaign_id, _), contacts in batches.items():
+            await _send(campaigns[campaign_id], contacts, now)
     return sent
 
 
