@@ -280,6 +280,7 @@ def aware(moment: datetime, cap: Capacity) -> datetime:
 @dataclass(frozen=True)
 class CustomerContext:
     vehicle: ports.VehicleFacts
+    pickup_point: tuple[float, float] | None  # stored with the customer
     declined_work: list[dict[str, object]]
     previous_advisor: uuid.UUID | None
     advisors: list[ports.Advisor]
@@ -299,8 +300,8 @@ def customer_context_of(row: Mapping[str, Any], vehicle_id: uuid.UUID) -> Custom
 def _customer(found: ports.BookingContext | None) -> CustomerContext:
     if found is None:
         raise NotFoundError("vehicle_id", "no such vehicle at this dealer")
-    return CustomerContext(found.vehicle, found.declined_work, found.last_advisor,
-                           found.advisors)
+    return CustomerContext(found.vehicle, found.pickup_point, found.declined_work,
+                           found.last_advisor, found.advisors)
 
 
 @dataclass(frozen=True)
@@ -309,10 +310,13 @@ class Pickup:
     distance_km: float | None
 
 
-def pickup_point(latitude: float | None, longitude: float | None) -> tuple[float, float] | None:
-    """Where the car is picked up: the coordinates stored with the request's intake (the
-    customer base keeps no coordinates)."""
-    return None if latitude is None or longitude is None else (latitude, longitude)
+def pickup_point(latitude: float | None, longitude: float | None,
+                 context: CustomerContext) -> tuple[float, float] | None:
+    """Where the car is picked up: the point the request names (kept with the intake), else
+    the point stored with the customer."""
+    if latitude is None or longitude is None:
+        return context.pickup_point
+    return latitude, longitude
 
 
 def pickup_terms(cap: Capacity, rework: bool, point: tuple[float, float] | None) -> Pickup:
@@ -400,6 +404,6 @@ async def find_slots(tenant_id: uuid.UUID, query: AvailabilityQuery,
         slots = search(cap, busy, need, start, end, query.limit)
         advisor = await choose_advisor(
             context, *cap.day_bounds(slots[0].starts_at if slots else start))
-    point = pickup_point(query.pickup_latitude, query.pickup_longitude)
+    point = pickup_point(query.pickup_latitude, query.pickup_longitude, context)
     return Availability(need, query.rework, pickup_terms(cap, query.rework, point), start, end,
                         slots, advisor, context)

@@ -316,7 +316,6 @@ async def _write_booking(tenant_id: uuid.UUID, data: AppointmentCreate, *, chann
     and idempotency key as one statement. A hold another booking took first is a unique
     violation: the caller retries on fresh data."""
     intake = msgspec.to_builtins(data.intake)
-    point = pickup_point(data.intake.pickup_latitude, data.intake.pickup_longitude)
     async with tenant_scope(tenant_id, generic_plans=True):
         cap = await load_capacity(tenant_id)
         need = need_for(cap, data.job_codes, data.intake.problem, mobile=data.mobile,
@@ -328,7 +327,8 @@ async def _write_booking(tenant_id: uuid.UUID, data: AppointmentCreate, *, chann
         context = customer_context_of(state.customer, data.vehicle_id)
         check_start(cap, starts_at, need, now)
         found = _assignment(cap, need, starts_at, state.busy, data.technician_id, attempt)
-        pickup = pickup_terms(cap, data.rework, point)
+        pickup = pickup_terms(cap, data.rework, pickup_point(
+            data.intake.pickup_latitude, data.intake.pickup_longitude, context))
         row = new_appointment(
             customer_id=context.vehicle.customer_id, vehicle_id=data.vehicle_id,
             advisor_staff_id=data.advisor_staff_id

@@ -85,6 +85,7 @@ class Advisor:
 @dataclasses.dataclass(frozen=True)
 class BookingContext:
     vehicle: VehicleFacts
+    pickup_point: tuple[float, float] | None
     declined_work: list[dict[str, Any]]  # JSON-ready: stored on the appointment as offered
     last_advisor: uuid.UUID | None
     advisors: list[Advisor]
@@ -114,6 +115,7 @@ def _context(found: repair_orders.BookingFacts | None,
         VehicleFacts(id=vehicle_id, customer_id=facts["customer_id"], vin=facts["vin"],
                      plate=facts["plate"] or "", model_code=facts["model_code"] or "",
                      purchase_date=facts["purchase_date"], open_recalls=facts["open_recalls"]),
+        found.pickup_point,
         [msgspec.to_builtins(dataclasses.asdict(item)) for item in found.declined_work],
         found.last_advisor, [Advisor(*advisor) for advisor in found.advisors])
 

@@ -220,16 +220,19 @@ class BookingFacts:
     """What booking a visit needs from the customer base, read in one statement."""
 
     vehicle: Mapping[str, Any]  # customer_id, vin, plate, model_code, purchase_date, open_recalls
+    pickup_point: tuple[float, float] | None  # the customer's stored pick-up point
     declined_work: list[DeclinedWork]
     last_advisor: uuid.UUID | None
     advisors: list[tuple[uuid.UUID, str]]  # active service advisors (id, name)
 
 
-# The booking hot path: vehicle, declined lines, the customer's last advisor and the active
-# advisors in one round trip instead of five. `{agg}`/`{obj}` name the dialect's JSON
-# functions (json_agg/json_build_object on PostgreSQL, json_group_array/json_object on SQLite).
+# The booking hot path: vehicle, the owner's pick-up point, declined lines, the customer's
+# last advisor and the active advisors in one round trip instead of five. `{agg}`/`{obj}`
+# name the dialect's JSON functions (json_agg/json_build_object on PostgreSQL,
+# json_group_array/json_object on SQLite).
 BOOKING_FACTS_SQL = """
 select v.id, v.customer_id, v.vin, v.plate, v.model_code, v.purchase_date, v.open_recalls,
+  c.home_latitude, c.home_longitude,
   (select o.advisor_staff_id from repair_order o where o.tenant_id = v.tenant_id
      and o.customer_id = v.customer_id and o.advisor_staff_id is not null
      order by o.opened_at desc limit 1) as last_advisor,
@@ -243,7 +246,8 @@ select v.id, v.customer_id, v.vin, v.plate, v.model_code, v.purchase_date, v.ope
   ) as declined,
   (select coalesce({agg}({obj}('id', s.id, 'name', s.name)), '[]') from staff s
    where s.tenant_id = v.tenant_id and s.kind = 'service_advisor' and s.active) as advisors
-from vehicle v where v.tenant_id = {{}} and v.id = {{}}
+from vehicle v join customer c on c.tenant_id = v.tenant_id and c.id = v.customer_id
+where v.tenant_id = {{}} and v.id = {{}}
 """
 JSON_FUNCTIONS = {"postgres": {"agg": "json_agg", "obj": "json_build_object"},
                   "sqlite": {"agg": "json_group_array", "obj": "json_object"}}
@@ -279,8 +283,11 @@ def booking_facts_of(row: Mapping[str, Any], vehicle_id: uuid.UUID) -> BookingFa
                "plate": row["plate"], "model_code": row["model_code"],
                "purchase_date": date.fromisoformat(purchase) if isinstance(purchase, str)
                else purchase, "open_recalls": list(loaded(row["open_recalls"], []))}
+    latitude, longitude = row["home_latitude"], row["home_longitude"]
     return BookingFacts(
-        vehicle=vehicle, declined_work=sorted(declined, key=lambda w: w.declined_at, reverse=True),
+        vehicle=vehicle,
+        pickup_point=None if latitude is None or longitude is None else (latitude, longitude),
+        declined_work=sorted(declined, key=lambda w: w.declined_at, reverse=True),
         last_advisor=None if last is None else uuid.UUID(str(last)),
         advisors=sorted(advisors, key=lambda a: a[1]))
 

@@ -9,6 +9,8 @@ import pytest
 
 from dealerhub.platform.appointments import service
 from dealerhub.platform.appointments.schemas import AppointmentCreate, AvailabilityQuery
+from dealerhub.tenants.customers.schemas import CustomerUpdate
+from dealerhub.tenants.customers.service import update_customer
 from dealerhub.tenants.staff.schemas import StaffCreate
 from dealerhub.tenants.staff.service import create_staff
 from tests.platform.appointments.conftest import (
@@ -127,6 +129,24 @@ async def test_pickup_without_coordinates_is_not_free(shop) -> None:
     found = await service.find_slots(shop.tenant_id, query(shop, shop.local(future_day(), 9),
                                                            pickup=True))
     assert found.pickup.distance_km is None and not found.pickup.free
+
+
+async def test_the_customers_stored_point_counts_when_the_request_names_none(shop) -> None:
+    near, far = point_km_north(5), point_km_north(30)
+    await update_customer(shop.tenant_id, shop.customer_id, CustomerUpdate(
+        home_latitude=near[0], home_longitude=near[1]))
+    day = future_day()
+    stored = await service.find_slots(shop.tenant_id, query(shop, shop.local(day, 9),
+                                                            pickup=True))
+    assert stored.pickup.free and stored.pickup.distance_km == pytest.approx(5, abs=0.002)
+    named = await service.find_slots(shop.tenant_id, query(
+        shop, shop.local(day, 9), pickup=True, pickup_latitude=far[0], pickup_longitude=far[1]))
+    assert not named.pickup.free and named.pickup.distance_km == pytest.approx(30, abs=0.01)
+    booked = await service.book(shop.tenant_id, AppointmentCreate(
+        vehicle_id=shop.vehicle_id, starts_at=stored.proposed.starts_at, job_codes=["OIL"],
+        pickup=True), channel="portal", actor="test")
+    assert booked.appointment.pickup_free
+    assert booked.appointment.pickup_distance_km == pytest.approx(5, abs=0.002)
 
 
 async def test_rework_gets_same_day_slot_and_free_pickup_regardless_of_distance(shop) -> None:
