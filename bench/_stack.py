@@ -47,7 +47,7 @@ PUBLIC_BASE_URL = "https://dealerhub.bench.example"
 class Stack:
     database: BenchDatabase
     redis: PrivateRedis
-    standin: TwilioStandIn
+    standin: TwilioStandIn | None
     twilio: dict[str, str]
     env: dict[str, str]
     api: list[AppServer] = field(default_factory=list)
@@ -156,29 +156,37 @@ def running_stack(customers_per_dealer: int, invitations: int,
                 "invitations": invitations, "messages": messages})
             print(f"demo data ({customers_per_dealer} customers per dealer) and the plan "
                   f"ready in {time.perf_counter() - started:.0f} s", flush=True)
-            try:
-                stack.worker = WorkerProcess(env, WORKER_PROCESSES, WORKER_THREADS)
-                stack.worker.args[2:4] = ["dealerhub.cli", "worker"]
-                stack.worker.start()
-                stack.scheduler = ServiceProcess.dealerhub("scheduler", env=env).start()
-                stack.api = [AppServer(env).start() for _ in range(API_PROCESSES)]
-                for server in stack.api:
-                    server.wait_ready()
-                stack.worker.wait_ready(private.url, NAMESPACE, WORKER_PROCESSES, timeout=180)
-                backlog = asyncio.run(wait_quiet(stack))
-                print(f"worked off the seed's backlog in {backlog:.0f} s", flush=True)
+            with serving(stack):
                 stack.plans = _run_setup("sent", env, {"plans": [asdict(p)
                                                                  for p in stack.plans]})
                 if not all(p.callbacks for p in stack.plans):
                     raise RuntimeError("some dealers have no sent SMS to call back about")
                 yield stack
-            finally:
-                for service in [*stack.api, stack.scheduler, stack.worker]:
-                    if service is not None:
-                        service.stop()
     finally:
         standin.stop()
         private.stop()
+
+
+@contextlib.contextmanager
+def serving(stack: Stack) -> Iterator[Stack]:
+    """Start the worker, the scheduler and the API processes on the stack's database and
+    Redis, wait until they are ready and the backlog is worked off; stop them after."""
+    try:
+        stack.worker = WorkerProcess(stack.env, WORKER_PROCESSES, WORKER_THREADS)
+        stack.worker.args[2:4] = ["dealerhub.cli", "worker"]
+        stack.worker.start()
+        stack.scheduler = ServiceProcess.dealerhub("scheduler", env=stack.env).start()
+        stack.api = [AppServer(stack.env).start() for _ in range(API_PROCESSES)]
+        for server in stack.api:
+            server.wait_ready()
+        stack.worker.wait_ready(stack.redis.url, NAMESPACE, WORKER_PROCESSES, timeout=180)
+        backlog = asyncio.run(wait_quiet(stack))
+        print(f"worked off the backlog in {backlog:.0f} s", flush=True)
+        yield stack
+    finally:
+        for service in [*stack.api, stack.scheduler, stack.worker]:
+            if service is not None:
+                service.stop()
 
 
 @contextlib.asynccontextmanager

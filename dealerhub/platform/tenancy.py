@@ -215,15 +215,29 @@ async def insert_rows(*groups: Rows) -> None:
     groups = tuple((table, rows) for table, rows in groups if rows)
     if not groups:
         return
+    if not db.is_postgres():
+        _take_tenant(groups)
+        for table, rows in groups:
+            await table.insert(*[table(**row) for row in rows])
+        return
+    parts, args = insert_ctes(*groups)
+    await db.fetch("with " + ", ".join(parts) + " select 1", *args)
+
+
+def _take_tenant(groups: tuple[Rows, ...]) -> None:
     for table, rows in groups:
         if issubclass(table, TenantTable):
             tenant_id = require_tenant()
             for row in rows:
                 row["tenant_id"] = tenant_id
-    if not db.is_postgres():
-        for table, rows in groups:
-            await table.insert(*[table(**row) for row in rows])
-        return
+
+
+def insert_ctes(*groups: Rows) -> tuple[list[str], list[Any]]:
+    """The CTEs (`i0`, `i1`, …; `{}` placeholders) and arguments `insert_rows` sends on
+    PostgreSQL, for a caller that puts an update or an upsert of its own into the same
+    statement. Tenant rows take the scope's tenant."""
+    groups = tuple((table, rows) for table, rows in groups if rows)
+    _take_tenant(groups)
     shape = tuple((table, tuple(rows[0]), len(rows) == 1) for table, rows in groups)
     args: list[Any] = []
     for table, rows in groups:
@@ -236,7 +250,7 @@ async def insert_rows(*groups: Rows) -> None:
                 args += values
             else:
                 args.append(values)
-    await db.fetch(_insert_sql(shape), *args)
+    return list(_insert_parts(shape)), args
 
 
 def _json_text(value: Any) -> Any:
@@ -248,7 +262,7 @@ _JSON = msgspec.json.Encoder()
 
 
 @lru_cache(maxsize=256)
-def _insert_sql(shape: tuple[tuple[type[Table], tuple[str, ...], bool], ...]) -> str:
+def _insert_parts(shape: tuple[tuple[type[Table], tuple[str, ...], bool], ...]) -> tuple[str, ...]:
     parts = []
     for number, (table, names, single) in enumerate(shape):
         types = _column_types(table)
@@ -256,7 +270,7 @@ def _insert_sql(shape: tuple[tuple[type[Table], tuple[str, ...], bool], ...]) ->
         source = ", ".join(casts) if single else "* from unnest(" + ", ".join(casts) + ")"
         parts.append(f'i{number} as (insert into "{table._meta.tablename}" ('
                      + ", ".join(f'"{name}"' for name in names) + f") select {source})")
-    return "with " + ", ".join(parts) + " select 1"
+    return tuple(parts)
 
 
 @cache

@@ -30,6 +30,10 @@ DEALER_ROLES = ("dealer_admin", "service_advisor", "cs_agent")
 EXEMPT = {
     "/c/unsubscribe/": "one-click unsubscribe (RFC 8058: mail clients POST without a page); "
     "the signed, expiring link is the credential and the only effect is opting out",
+    "/c/survey/": "the car owner's survey form: no login and no ambient authority - the "
+    "signed, expiring link is the credential and binds the answers to one invitation, "
+    "which takes each answer once; a forged post could only do what anyone holding the "
+    "link can do, and the page then also works in browsers that refuse cookies",
 }
 
 

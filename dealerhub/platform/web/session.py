@@ -9,6 +9,7 @@ from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
 )
+from litestar.types import Message, ScopeSession
 
 ROTATE_KEY = "dealerhub.rotated_session_id"
 SESSION_COOKIE = "dh_session"
@@ -20,6 +21,20 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         if rotated:
             return rotated
         return super().get_session_id(connection)
+
+    async def store_in_message(
+        self, scope_session: ScopeSession, message: Message, connection: ASGIConnection
+    ) -> None:
+        """A visitor who has no session and put nothing in one gets none: no store write and
+        no cookie (Litestar stores an empty session for every anonymous request, which on the
+        public pages - a survey answer, a booking link - was a store write per request)."""
+        if (
+            not scope_session
+            and not connection.cookies.get(self.config.key)
+            and not connection.scope.get(ROTATE_KEY)  # type: ignore[call-overload]
+        ):
+            return
+        await super().store_in_message(scope_session, message, connection)
 
 
 @dataclass

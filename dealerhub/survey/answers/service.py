@@ -11,9 +11,8 @@ from typing import Any
 from dealerhub.channels import service as channels
 from dealerhub.platform import events
 from dealerhub.platform.links import LinkInvalid
-from dealerhub.platform.tables import EventOutbox
-from dealerhub.platform.tenancy import insert_rows, tenant_scope
-from dealerhub.survey.answers.tables import Answer
+from dealerhub.platform.tenancy import tenant_scope
+from dealerhub.survey.answers.tables import invitation_with_answers, save_submission
 from dealerhub.survey.common import utcnow
 from dealerhub.survey.complaints import service as complaints
 from dealerhub.survey.complaints.tables import Complaint
@@ -21,7 +20,7 @@ from dealerhub.survey.integrity.service import Submission, flags_for
 from dealerhub.survey.messages import QUESTION_TEMPLATE
 from dealerhub.survey.questions import service as questions
 from dealerhub.survey.questions.schemas import QuestionRead
-from dealerhub.survey.results.facts import write_fact
+from dealerhub.survey.results.facts import fact_values
 from dealerhub.survey.triggers import service as triggers
 from dealerhub.survey.triggers.tables import Invitation
 from dealerhub.tenants.bulk import loaded
@@ -47,15 +46,21 @@ class SurveyView:
         return bool(self.questions) and all(q.key in self.answered for q in self.questions)
 
 
-async def _view(tenant_id: uuid.UUID, row: Invitation) -> SurveyView:
+async def _view(tenant_id: uuid.UUID, invitation_id: uuid.UUID, *,
+                lock: bool = False) -> SurveyView | None:
+    """The open survey of an invitation (inside its tenant scope); None when it was never
+    sent or was withdrawn. `lock`: for recording answers (see `invitation_with_answers`)."""
+    found = await invitation_with_answers(invitation_id, lock=lock)
+    if found is None or found[0].status in CLOSED:
+        return None
+    row, answers = found
     refs = loaded(row.questions, [])
     bank = await questions.by_ids(refs)
     sent = [bank[str(ref["id"])] for ref in refs if str(ref["id"]) in bank]
     live = await questions.active_by_key([q.key for q in sent])
-    answered = {a["question_key"]: a for a in await Answer.select_in_tenant().where(
-        Answer.invitation_id == row.id)}
     return SurveyView(tenant_id, row, [q for q in sent if q.key in live],
-                      [q.key for q in sent if q.key not in live], answered)
+                      [q.key for q in sent if q.key not in live],
+                      {a["question_key"]: a for a in answers})
 
 
 async def open_survey(token: str) -> SurveyView:
@@ -63,11 +68,10 @@ async def open_survey(token: str) -> SurveyView:
     never sent or was withdrawn)."""
     tenant_id, invitation_id = triggers.read_token(token)
     async with tenant_scope(tenant_id, write=False):
-        row = await Invitation.objects_in_tenant().where(
-            Invitation.id == invitation_id).output(load_json=True).first()
-        if row is None or row.status in CLOSED:
-            raise LinkInvalid("this link is not valid")
-        return await _view(tenant_id, row)
+        view = await _view(tenant_id, invitation_id)
+    if view is None:
+        raise LinkInvalid("this link is not valid")
+    return view
 
 
 def _field(key: str) -> str:
@@ -135,7 +139,7 @@ async def _record(view: SurveyView, raw: dict[str, Any], source: Submission,
     sent = {ref["key"] for ref in loaded(row.questions, [])}
     by_key = {q.key: q for q in view.questions}
     errors: list[FieldError] = []
-    new: list[Answer] = []
+    new: list[dict[str, Any]] = []
     for key, value in raw.items():
         if key not in sent:
             errors.append(FieldError(_field(key), "is not a question of this survey"))
@@ -150,17 +154,19 @@ async def _record(view: SurveyView, raw: dict[str, Any], source: Submission,
             except InvalidInput as bad:
                 errors.extend(bad.errors)
                 continue
-            new.append(Answer(
-                invitation_id=row.id, customer_id=row.customer_id, question_id=question.id,
-                question_key=key, question_version=question.version, step=question.step,
-                kind=question.kind, value_int=scored.value_int, value_text=scored.value_text,
-                score=scored.score, negative="y" if scored.negative else "",
-                channel=source.channel, answered_at=now))
+            new.append({
+                "id": uuid.uuid4(), "invitation_id": row.id, "customer_id": row.customer_id,
+                "question_id": question.id, "question_key": key,
+                "question_version": question.version, "step": question.step,
+                "kind": question.kind, "value_int": scored.value_int,
+                "value_text": scored.value_text, "score": scored.score,
+                "negative": "y" if scored.negative else "", "channel": source.channel,
+                "answered_at": now})
     if errors:
         raise InvalidInput(errors)
     if not new:
         return 0
-    added = [a.to_dict() for a in new]
+    added = new
     view.answered.update({a["question_key"]: a for a in added})
     all_answers = list(view.answered.values())
     flags = sorted(set(loaded(row.flags, [])) | set(await flags_for(
@@ -170,10 +176,14 @@ async def _record(view: SurveyView, raw: dict[str, Any], source: Submission,
     status = "answered" if view.complete else "partial"
     row.status, row.flags = status, flags
     row.answered_at = row.answered_at or (now if status == "answered" else None)
+    row.client_ip = source.client_ip[:64] or row.client_ip
     roles = {q.key: q.role for q in view.questions}
     scores = {a["question_key"]: a["score"] for a in added if a["score"] is not None}
-    # the answers and their event in one statement (one round trip on PostgreSQL)
-    await insert_rows((Answer, added), (EventOutbox, [events.outbox_values("survey.answered", {
+    fact = None if row.kind == "confirm" else await fact_values(
+        row.id, [{**a, "role": roles.get(a["question_key"], "")} for a in all_answers],
+        bool(flags), now)
+    # answers, event, invitation and fact in one statement (one round trip on PostgreSQL)
+    await save_submission(row, added, events.outbox_values("survey.answered", {
         "invitation_id": row.id, "customer_id": row.customer_id, "kind": row.kind,
         "advisor_staff_id": row.advisor_staff_id, "channel": source.channel,
         "scores": scores, "complete": status == "answered", "flagged": bool(flags),
@@ -182,15 +192,7 @@ async def _record(view: SurveyView, raw: dict[str, Any], source: Submission,
         "nps": next((a["value_int"] for a in added if roles.get(a["question_key"]) == "nps"),
                     None),
         **staff_judgements(row.advisor_staff_id, view.questions, added),
-        "answered_at": now})]))
-    await Invitation.update_in_tenant({
-        Invitation.status: status, Invitation.flags: flags,
-        Invitation.answered_at: row.answered_at,
-        Invitation.client_ip: source.client_ip[:64] or row.client_ip,
-    }).where(Invitation.id == row.id)
-    if row.kind != "confirm":
-        await write_fact(row.id, [{**a, "role": roles.get(a["question_key"], "")}
-                                  for a in all_answers], bool(flags), now)
+        "answered_at": now}), fact)
     await _react_to_negative(view, added, now)
     return len(new)
 
@@ -202,11 +204,9 @@ async def submit(token: str, raw: dict[str, Any], source: Submission,
     now = now or utcnow()
     tenant_id, invitation_id = triggers.read_token(token)
     async with tenant_scope(tenant_id):
-        row = await Invitation.objects_in_tenant().where(
-            Invitation.id == invitation_id).output(load_json=True).first()
-        if row is None or row.status in CLOSED:
+        view = await _view(tenant_id, invitation_id, lock=True)
+        if view is None:
             raise LinkInvalid("this link is not valid")
-        view = await _view(tenant_id, row)
         if view.complete:
             raise AlreadyAnswered("this survey has already been answered")
         await _record(view, raw, source, now)
@@ -219,11 +219,10 @@ async def record_digit(tenant_id: uuid.UUID, invitation_id: uuid.UUID, digit: in
     the next such question, if any, goes out by SMS. Returns what happened."""
     now = now or utcnow()
     async with tenant_scope(tenant_id):
-        row = await Invitation.objects_in_tenant().where(
-            Invitation.id == invitation_id).output(load_json=True).first()
-        if row is None or row.status in CLOSED:
+        view = await _view(tenant_id, invitation_id, lock=True)
+        if view is None:
             return "no open survey"
-        view = await _view(tenant_id, row)
+        row = view.invitation
         pending = [q for q in view.questions
                    if q.kind in triggers.SMS_KINDS and q.key not in view.answered]
         if not pending:
