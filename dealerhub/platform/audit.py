@@ -100,24 +100,30 @@ def _who(scope: Scope) -> tuple[uuid.UUID | None, str, uuid.UUID | None, str]:
         client[0] if client else "")
 
 
-async def record(scope: Scope, status_code: int, customer_id: uuid.UUID | None = None) -> None:
+def _row(scope: Scope, status_code: int, customer_id: uuid.UUID | None) -> tuple[Any, ...]:
+    """One audit record in READ_COLUMNS order."""
     user_id, actor, tenant_id, ip = _who(scope)
+    now = datetime.now(UTC)
+    return (uuid.uuid4(), now, now, user_id, actor, tenant_id, scope.get("method", ""),
+            scope.get("path", "")[:500], status_code, ip, customer_id)
+
+
+async def _insert(rows: list[tuple[Any, ...]]) -> None:
+    """One plain multi-row INSERT (building Piccolo objects cost more than the write)."""
+    one = "(" + ", ".join(["{}"] * len(READ_COLUMNS)) + ")"
+    await fetch(f"insert into audit_log ({', '.join(READ_COLUMNS)}) values "
+                + ", ".join([one] * len(rows)), *(value for row in rows for value in row))
+
+
+async def record(scope: Scope, status_code: int, customer_id: uuid.UUID | None = None) -> None:
     try:
-        await AuditLog.insert(
-            AuditLog(user_id=user_id, actor=actor, tenant_id=tenant_id,
-                     action=scope.get("method", ""), target=scope.get("path", "")[:500],
-                     status_code=status_code, ip=ip, customer_id=customer_id)
-        )
+        await _insert([_row(scope, status_code, customer_id)])
     except Exception:
         log.exception("could not write the audit record for %s", scope.get("path"))
 
 
 async def _buffer_read(scope: Scope, status_code: int, customer_id: uuid.UUID) -> None:
-    user_id, actor, tenant_id, ip = _who(scope)
-    now = datetime.now(UTC)
-    _pending_reads.append((uuid.uuid4(), now, now, user_id, actor, tenant_id,
-                           scope.get("method", ""), scope.get("path", "")[:500], status_code,
-                           ip, customer_id))
+    _pending_reads.append(_row(scope, status_code, customer_id))
     if len(_pending_reads) >= READ_FLUSH_ROWS:
         await flush_reads()
     else:
@@ -138,13 +144,8 @@ async def flush_reads() -> None:
     _pending_reads.clear()
     if not rows:
         return
-    one = "(" + ", ".join(["{}"] * len(READ_COLUMNS)) + ")"
     try:
-        await fetch(
-            f"insert into audit_log ({', '.join(READ_COLUMNS)}) values "
-            + ", ".join([one] * len(rows)),
-            *(value for row in rows for value in row),
-        )
+        await _insert(rows)
     except Exception:
         log.exception("could not write %d audited reads", len(rows))
 
