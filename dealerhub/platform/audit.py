@@ -6,8 +6,10 @@ Reads are opted in per route (`opt=AUDIT_READS`), so other GETs pass straight th
 attribute lookup. A write is recorded by its own insert after the response (as before); an
 audited read only joins a buffer that one multi-row insert writes every
 READ_FLUSH_SECONDS (or at READ_FLUSH_ROWS), because a commit per read made the read 4×
-slower on SQLite. Reads of the last half second can be lost if the process dies; the
-trail listing and shutdown flush the buffer first. The customer is the route's
+slower on SQLite. Routes opted in with `opt=AUDIT_BUFFERED_WRITES` (the car owner's survey
+page: thousands of anonymous answers an hour) put their writes into the same buffer.
+Records of the last half second can be lost if the process dies; the trail listing and
+shutdown flush the buffer first. The customer is the route's
 `customer_id` path parameter, or what the handler names with `note_customer` (a
 vehicle's owner, a customer just created).
 """
@@ -34,6 +36,9 @@ TRAIL_ACTIONS = {"read": ["GET"], "change": sorted(STATE_CHANGING)}
 AUDIT_ACTOR_KEY = "dealerhub.audit_actor"
 AUDIT_CUSTOMER_KEY = "dealerhub.audit_customer"
 AUDIT_READS = {"audit_customer_reads": True}
+# A route's writes joining the read buffer instead of an INSERT each: the car owner's pages
+# behind signed links, whose business rows already record what was done and from where.
+AUDIT_BUFFERED_WRITES = {"audit_buffered_writes": True}
 READ_FLUSH_SECONDS = 0.5
 READ_FLUSH_ROWS = 500
 # Buffered reads are plain tuples in READ_COLUMNS order: building Piccolo objects and their
@@ -52,9 +57,9 @@ def note_customer(connection: ASGIConnection, customer_id: uuid.UUID | None) -> 
     connection.scope[AUDIT_CUSTOMER_KEY] = customer_id  # type: ignore[literal-required]
 
 
-def _audited_read(scope: Scope) -> bool:
+def _opted(scope: Scope, option: str) -> bool:
     handler = scope.get("route_handler")
-    return handler is not None and handler.opt.get("audit_customer_reads", False)
+    return handler is not None and handler.opt.get(option, False)
 
 
 class AuditMiddleware:
@@ -63,7 +68,8 @@ class AuditMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (
-            scope.get("method") not in STATE_CHANGING and not _audited_read(scope)
+            scope.get("method") not in STATE_CHANGING
+            and not _opted(scope, "audit_customer_reads")
         ):
             await self.app(scope, receive, send)
             return
@@ -78,10 +84,13 @@ class AuditMiddleware:
             await self.app(scope, receive, capture)
         finally:
             customer_id = _customer_of(scope)
-            if scope.get("method") in STATE_CHANGING:
+            if scope.get("method") not in STATE_CHANGING:
+                if customer_id and status["code"] < 400:
+                    await _buffer(scope, status["code"], customer_id)
+            elif _opted(scope, "audit_buffered_writes"):
+                await _buffer(scope, status["code"], customer_id)
+            else:
                 await record(scope, status["code"], customer_id)
-            elif customer_id and status["code"] < 400:
-                await _buffer_read(scope, status["code"], customer_id)
 
 
 def _customer_of(scope: Scope) -> uuid.UUID | None:
@@ -122,7 +131,7 @@ async def record(scope: Scope, status_code: int, customer_id: uuid.UUID | None =
         log.exception("could not write the audit record for %s", scope.get("path"))
 
 
-async def _buffer_read(scope: Scope, status_code: int, customer_id: uuid.UUID) -> None:
+async def _buffer(scope: Scope, status_code: int, customer_id: uuid.UUID | None) -> None:
     _pending_reads.append(_row(scope, status_code, customer_id))
     if len(_pending_reads) >= READ_FLUSH_ROWS:
         await flush_reads()

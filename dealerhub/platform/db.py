@@ -218,12 +218,16 @@ async def stop(settings: Settings) -> None:
 async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     """A raw query on the current transaction (or the pool); `{}` placeholders, Piccolo style.
 
-    On PostgreSQL inside a transaction the numbered form of the template is made once and
-    sent straight to the connection: Piccolo re-parses the template on every call, which
-    was a large share of a booking's CPU. Templates with escaped braces take Piccolo's path."""
+    On PostgreSQL the numbered form of the template is made once and sent straight to the
+    transaction's connection, or outside a transaction to a pooled one (an audit record):
+    Piccolo re-parses the template on every call, which was a large share of a booking's
+    CPU. Templates with escaped braces take Piccolo's path."""
     current = engine().current_transaction.get() if is_postgres() else None
-    if current is not None and "{{" not in sql and "}}" not in sql:
+    plain = "{{" not in sql and "}}" not in sql
+    if current is not None and plain:
         rows = await current.connection.fetch(_numbered(sql), *args)
+    elif plain and is_postgres() and (pool := engine().pool) is not None:
+        rows = await pool.fetch(_numbered(sql), *args)  # one statement, its own transaction
     else:
         rows = await engine().run_querystring(QueryString(sql, *args))
     return [dict(row) for row in rows]

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 
-from dealerhub.platform import events
+from dealerhub.platform import audit, events
+from dealerhub.platform.tables import AuditLog
 from dealerhub.platform.tenancy import tenant_scope
 from dealerhub.survey.answers import service as answers
 from dealerhub.survey.answers.tables import Answer
 from dealerhub.survey.complaints.tables import Alert, Complaint
+from dealerhub.survey.integrity.service import Submission
 from dealerhub.survey.questions import service as questions
 from dealerhub.survey.triggers import service as triggers
 from dealerhub.survey.triggers.tables import Invitation
+from tests.conftest import login_page_session
 from tests.survey.conftest import payloads, run_consumer, sent_invitation
 
 pytestmark = pytest.mark.anyio
@@ -26,10 +30,10 @@ def _path(row: Invitation) -> str:
 
 
 async def _form(client, path: str, values: dict[str, str]):
+    """What a phone does: open the page, send the form (no hidden fields, no cookies)."""
     page = await client.get(path)
     assert page.status_code == 200, page.text
-    data = {**values, "_csrf_token": client.cookies.get("dh_csrf")}
-    return await client.post(path, data=data)
+    return await client.post(path, data=values)
 
 
 def _good_values(row: Invitation) -> dict[str, str]:
@@ -62,6 +66,45 @@ async def test_page_shows_the_questions_and_records_answers_once(client, dealer_
     assert len(mine) == 1 and mine[0]["complete"] is True
     async with tenant_scope(dealer_a.id, write=False):
         assert (await Invitation.get_in_tenant(row.id)).status == "answered"
+
+
+async def test_the_page_sets_no_cookie_and_its_answers_are_audited(client, dealer_a,
+                                                                   bank) -> None:
+    """No session and no CSRF cookie: the signed link is the credential (a phone that
+    refuses cookies can answer); each answer still leaves an audit record."""
+    row = await sent_invitation(dealer_a.id)
+    path = _path(row)
+    page = await client.get(path)
+    assert "set-cookie" not in page.headers and "_csrf_token" not in page.text
+    client.cookies.clear()
+    response = await client.post(path, data=_good_values(row))
+    assert response.status_code == 200 and "set-cookie" not in response.headers
+    await audit.flush_reads()
+    rows = await AuditLog.select(AuditLog.status_code).where(
+        AuditLog.target == path, AuditLog.action == "POST")
+    assert [r["status_code"] for r in rows] == [200]
+
+
+async def test_answers_from_a_signed_in_staff_browser_are_flagged(client, dealer_a,
+                                                                  bank) -> None:
+    row = await sent_invitation(dealer_a.id)
+    await login_page_session(client, dealer_a.emails["service_advisor"])
+    response = await _form(client, _path(row), _good_values(row))
+    assert response.status_code == 200
+    async with tenant_scope(dealer_a.id, write=False):
+        assert "dealer_device" in (await Invitation.get_in_tenant(row.id)).flags
+
+
+async def test_two_submissions_at_the_same_moment_count_once(dealer_a, bank) -> None:
+    row = await sent_invitation(dealer_a.id)
+    values = {key[2:]: value for key, value in _good_values(row).items()}
+    token = triggers.survey_token(dealer_a.id, row.id)
+    outcomes = await asyncio.gather(*(answers.submit(token, values, Submission())
+                                      for _ in range(2)), return_exceptions=True)
+    assert sorted(type(o).__name__ for o in outcomes) == ["AlreadyAnswered", "SurveyView"]
+    assert len(await _answers(dealer_a.id, row.id)) == len(row.questions)
+    answered = await payloads(dealer_a.id, "survey.answered")
+    assert len([p for p in answered if p["invitation_id"] == str(row.id)]) == 1
 
 
 async def test_partial_answers_are_kept_and_completed_later(client, dealer_a, bank) -> None:

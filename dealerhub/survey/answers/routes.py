@@ -6,6 +6,7 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.response import Template
 
+from dealerhub.platform.audit import AUDIT_BUFFERED_WRITES
 from dealerhub.platform.links import LinkExpired, LinkInvalid
 from dealerhub.platform.web import page
 from dealerhub.platform.web.i18n import gettext_for, request_locale
@@ -39,11 +40,12 @@ def _thanks(request: Request, status_code: int = 200) -> Template:
 class CustomerSurveyController(Controller):
     """No CSRF token: the signed link is the credential and no session authorises anything
     here (tests/security/test_csrf.py says why in its exemption list), so the page sets no
-    cookie and works where cookies are refused."""
+    cookie and works where cookies are refused. Audit records of answers are buffered: the
+    invitation itself records when and from which address it was answered."""
 
     path = "/c/survey"
     include_in_schema = False
-    opt = {"exclude_from_csrf": True}
+    opt = {"exclude_from_csrf": True, **AUDIT_BUFFERED_WRITES}
 
     @get("/{token:str}")
     async def show(self, request: Request, token: str) -> Template:

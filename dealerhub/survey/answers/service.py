@@ -4,15 +4,20 @@ no double counting, integrity flags, negative feedback → complaint, and the ev
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from dealerhub.channels import service as channels
 from dealerhub.platform import events
 from dealerhub.platform.links import LinkInvalid
 from dealerhub.platform.tenancy import tenant_scope
-from dealerhub.survey.answers.tables import invitation_with_answers, save_submission
+from dealerhub.survey.answers.tables import (
+    AnswerRaced,
+    invitation_with_answers,
+    save_submission,
+)
 from dealerhub.survey.common import utcnow
 from dealerhub.survey.complaints import service as complaints
 from dealerhub.survey.complaints.tables import Complaint
@@ -27,6 +32,7 @@ from dealerhub.tenants.bulk import loaded
 from dealerhub.tenants.fields import FieldError, InvalidInput
 
 CLOSED = ("suppressed", "cancelled", "scheduled")
+T = TypeVar("T")
 
 
 class AlreadyAnswered(Exception):
@@ -46,11 +52,10 @@ class SurveyView:
         return bool(self.questions) and all(q.key in self.answered for q in self.questions)
 
 
-async def _view(tenant_id: uuid.UUID, invitation_id: uuid.UUID, *,
-                lock: bool = False) -> SurveyView | None:
+async def _view(tenant_id: uuid.UUID, invitation_id: uuid.UUID) -> SurveyView | None:
     """The open survey of an invitation (inside its tenant scope); None when it was never
-    sent or was withdrawn. `lock`: for recording answers (see `invitation_with_answers`)."""
-    found = await invitation_with_answers(invitation_id, lock=lock)
+    sent or was withdrawn."""
+    found = await invitation_with_answers(invitation_id)
     if found is None or found[0].status in CLOSED:
         return None
     row, answers = found
@@ -203,14 +208,28 @@ async def submit(token: str, raw: dict[str, Any], source: Submission,
     reused link, InvalidInput naming each bad field (nothing is stored then)."""
     now = now or utcnow()
     tenant_id, invitation_id = triggers.read_token(token)
-    async with tenant_scope(tenant_id):
-        view = await _view(tenant_id, invitation_id, lock=True)
-        if view is None:
-            raise LinkInvalid("this link is not valid")
-        if view.complete:
-            raise AlreadyAnswered("this survey has already been answered")
-        await _record(view, raw, source, now)
-        return view
+
+    async def attempt() -> SurveyView:
+        async with tenant_scope(tenant_id):
+            view = await _view(tenant_id, invitation_id)
+            if view is None:
+                raise LinkInvalid("this link is not valid")
+            if view.complete:
+                raise AlreadyAnswered("this survey has already been answered")
+            await _record(view, raw, source, now)
+            return view
+
+    return await _once_more_if_raced(attempt)
+
+
+async def _once_more_if_raced(attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run a recording transaction; when another submission of the same invitation stored
+    an answer first (the unique answer key refused ours, everything rolled back), run it
+    again on the answers now stored, so nothing is counted twice."""
+    try:
+        return await attempt()
+    except AnswerRaced:
+        return await attempt()
 
 
 async def record_digit(tenant_id: uuid.UUID, invitation_id: uuid.UUID, digit: int,
@@ -218,23 +237,27 @@ async def record_digit(tenant_id: uuid.UUID, invitation_id: uuid.UUID, digit: in
     """An SMS reply: the digit answers the first unanswered question a digit can answer;
     the next such question, if any, goes out by SMS. Returns what happened."""
     now = now or utcnow()
-    async with tenant_scope(tenant_id):
-        view = await _view(tenant_id, invitation_id, lock=True)
-        if view is None:
-            return "no open survey"
-        row = view.invitation
-        pending = [q for q in view.questions
-                   if q.kind in triggers.SMS_KINDS and q.key not in view.answered]
-        if not pending:
-            return "already answered"
-        try:
-            await _record(view, {pending[0].key: digit}, Submission("sms"), now)
-        except InvalidInput as bad:
-            return f"refused: {bad}"
-        if len(pending) > 1:
-            await channels.enqueue_message(
-                tenant_id, row.customer_id, "service", QUESTION_TEMPLATE,
-                triggers.question_context(pending[1]),
-                related={"survey_invitation_id": str(row.id)},
-                idempotency_key=f"survey-sms:{row.id}:{pending[1].key}", now=now)
-        return "recorded"
+
+    async def attempt() -> str:
+        async with tenant_scope(tenant_id):
+            view = await _view(tenant_id, invitation_id)
+            if view is None:
+                return "no open survey"
+            row = view.invitation
+            pending = [q for q in view.questions
+                       if q.kind in triggers.SMS_KINDS and q.key not in view.answered]
+            if not pending:
+                return "already answered"
+            try:
+                await _record(view, {pending[0].key: digit}, Submission("sms"), now)
+            except InvalidInput as bad:
+                return f"refused: {bad}"
+            if len(pending) > 1:
+                await channels.enqueue_message(
+                    tenant_id, row.customer_id, "service", QUESTION_TEMPLATE,
+                    triggers.question_context(pending[1]),
+                    related={"survey_invitation_id": str(row.id)},
+                    idempotency_key=f"survey-sms:{row.id}:{pending[1].key}", now=now)
+            return "recorded"
+
+    return await _once_more_if_raced(attempt)

@@ -8,6 +8,7 @@ import json
 import uuid
 from typing import Any
 
+import asyncpg
 from piccolo.columns import UUID, Integer, SmallInt, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 
@@ -50,19 +51,21 @@ _FACT_UPSERT_SQL = (
     + ", ".join(f"{name} = excluded.{name}" for name in FACT_UPDATES) + ")")
 
 
-async def invitation_with_answers(invitation_id: uuid.UUID, *, lock: bool = False,
+class AnswerRaced(Exception):
+    """Another submission of the invitation stored one of these answers first."""
+
+
+async def invitation_with_answers(invitation_id: uuid.UUID,
                                   ) -> tuple[Invitation, list[dict[str, Any]]] | None:
-    """An invitation and the answers it has so far (inside its tenant scope). `lock` holds
-    the invitation until the transaction ends, so a second submission sent at the same
-    moment waits and then sees the first one's answers. One round trip on PostgreSQL."""
+    """An invitation and the answers it has so far (inside its tenant scope); one round
+    trip on PostgreSQL."""
     if not db.is_postgres():
         row = await Invitation.objects_in_tenant().where(
             Invitation.id == invitation_id).output(load_json=True).first()
         if row is None:
             return None
         return row, await Answer.select_in_tenant().where(Answer.invitation_id == row.id)
-    rows = await db.fetch(_WITH_ANSWERS_SQL + (" for update of i" if lock else ""),
-                          require_tenant(), invitation_id)
+    rows = await db.fetch(_WITH_ANSWERS_SQL, require_tenant(), invitation_id)
     if not rows:
         return None
     return db.row_to_instance(Invitation, rows[0]), json.loads(rows[0]["answered_json"])
@@ -72,7 +75,8 @@ async def save_submission(invitation: Invitation, answers: list[dict[str, Any]],
                           event: dict[str, Any], fact: dict[str, Any] | None) -> None:
     """Store new answers with their event, the invitation's status, flags and client address,
     and the response fact (None: no fact, a complaint's confirmation) - one statement on
-    PostgreSQL (inside the tenant scope)."""
+    PostgreSQL (inside the tenant scope). Raises AnswerRaced when the unique answer key
+    (invitation, question) refuses an answer another submission stored meanwhile."""
     groups = ((Answer, answers), (EventOutbox, [event]))
     if not db.is_postgres():
         await insert_rows(*groups)
@@ -92,4 +96,7 @@ async def save_submission(invitation: Invitation, answers: list[dict[str, Any]],
         parts.append(_FACT_UPSERT_SQL)
         args += [json.dumps(fact[name]) if name in ("scores", "steps") else fact[name]
                  for name in FACT_COLUMNS]
-    await db.fetch("with " + ", ".join(parts) + " select 1", *args)
+    try:
+        await db.fetch("with " + ", ".join(parts) + " select 1", *args)
+    except asyncpg.UniqueViolationError as raced:
+        raise AnswerRaced(str(raced)) from raced
