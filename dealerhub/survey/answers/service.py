@@ -46,6 +46,7 @@ class SurveyView:
     questions: list[QuestionRead]  # still in the bank, in the order sent
     removed: list[str]  # keys removed from the bank after the invitation was sent
     answered: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shares_phone: bool = False  # for the integrity flags
 
     @property
     def complete(self) -> bool:
@@ -56,16 +57,16 @@ async def _view(tenant_id: uuid.UUID, invitation_id: uuid.UUID) -> SurveyView | 
     """The open survey of an invitation (inside its tenant scope); None when it was never
     sent or was withdrawn."""
     found = await invitation_with_answers(invitation_id)
-    if found is None or found[0].status in CLOSED:
+    if found is None or found.invitation.status in CLOSED:
         return None
-    row, answers = found
+    row = found.invitation
     refs = loaded(row.questions, [])
     bank = await questions.by_ids(refs)
     sent = [bank[str(ref["id"])] for ref in refs if str(ref["id"]) in bank]
     live = await questions.active_by_key([q.key for q in sent])
     return SurveyView(tenant_id, row, [q for q in sent if q.key in live],
                       [q.key for q in sent if q.key not in live],
-                      {a["question_key"]: a for a in answers})
+                      {a["question_key"]: a for a in found.answers}, found.shares_phone)
 
 
 async def open_survey(token: str) -> SurveyView:
@@ -175,7 +176,7 @@ async def _record(view: SurveyView, raw: dict[str, Any], source: Submission,
     view.answered.update({a["question_key"]: a for a in added})
     all_answers = list(view.answered.values())
     flags = sorted(set(loaded(row.flags, [])) | set(await flags_for(
-        row, [a["score"] for a in all_answers if a["score"] is not None],
+        row, view.shares_phone, [a["score"] for a in all_answers if a["score"] is not None],
         [a["value_text"] for a in all_answers if a["kind"] == "text" and a["value_text"]],
         source, now)))
     status = "answered" if view.complete else "partial"

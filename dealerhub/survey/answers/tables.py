@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -17,6 +18,7 @@ from dealerhub.platform.tables import EventOutbox
 from dealerhub.platform.tenancy import TenantTable, insert_ctes, insert_rows, require_tenant
 from dealerhub.survey.results.facts import FACT_COLUMNS, FACT_UPDATES, write_fact
 from dealerhub.survey.triggers.tables import Invitation
+from dealerhub.tenants.customers import service as customers
 
 
 class Answer(TenantTable, tablename="survey_answer"):
@@ -39,8 +41,9 @@ class Answer(TenantTable, tablename="survey_answer"):
 _WITH_ANSWERS_SQL = (
     "select " + ", ".join(f'i."{c._meta.db_column_name}"' for c in Invitation._meta.columns)
     + ", coalesce((select json_agg(a) from survey_answer a where a.tenant_id = i.tenant_id "
-    "and a.invitation_id = i.id), '[]') as answered_json from survey_invitation i "
-    "where i.tenant_id = {} and i.id = {}")
+    "and a.invitation_id = i.id), '[]') as answered_json, "
+    + customers.shares_phone_sql("i.tenant_id", "i.customer_id")
+    + " as shares_phone from survey_invitation i where i.tenant_id = {} and i.id = {}")
 _INVITATION_UPDATE_SQL = (
     "u as (update survey_invitation set status = {}, flags = {}::jsonb, answered_at = {}, "
     "client_ip = {} where tenant_id = {} and id = {})")
@@ -55,20 +58,29 @@ class AnswerRaced(Exception):
     """Another submission of the invitation stored one of these answers first."""
 
 
-async def invitation_with_answers(invitation_id: uuid.UUID,
-                                  ) -> tuple[Invitation, list[dict[str, Any]]] | None:
-    """An invitation and the answers it has so far (inside its tenant scope); one round
-    trip on PostgreSQL."""
+@dataclass
+class Answering:
+    invitation: Invitation
+    answers: list[dict[str, Any]]
+    shares_phone: bool  # the customer's phone is on another customer too (integrity)
+
+
+async def invitation_with_answers(invitation_id: uuid.UUID) -> Answering | None:
+    """An invitation, the answers it has so far and what the integrity check needs of the
+    customer (inside its tenant scope); one round trip on PostgreSQL."""
     if not db.is_postgres():
         row = await Invitation.objects_in_tenant().where(
             Invitation.id == invitation_id).output(load_json=True).first()
         if row is None:
             return None
-        return row, await Answer.select_in_tenant().where(Answer.invitation_id == row.id)
+        return Answering(
+            row, await Answer.select_in_tenant().where(Answer.invitation_id == row.id),
+            await customers.shares_phone(require_tenant(), row.customer_id))
     rows = await db.fetch(_WITH_ANSWERS_SQL, require_tenant(), invitation_id)
     if not rows:
         return None
-    return db.row_to_instance(Invitation, rows[0]), json.loads(rows[0]["answered_json"])
+    return Answering(db.row_to_instance(Invitation, rows[0]),
+                     json.loads(rows[0]["answered_json"]), rows[0]["shares_phone"])
 
 
 async def save_submission(invitation: Invitation, answers: list[dict[str, Any]],

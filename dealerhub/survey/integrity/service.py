@@ -13,7 +13,6 @@ from dealerhub.platform.tables import AuditLog
 from dealerhub.platform.tenancy import require_tenant
 from dealerhub.survey.answers.tables import Answer
 from dealerhub.survey.triggers.tables import Invitation
-from dealerhub.tenants.customers import service as customers
 
 FLAGS = ("shared_phone", "dealer_network", "dealer_device", "advisor_cluster", "solicited")
 NETWORK_WINDOW = timedelta(days=30)
@@ -69,11 +68,12 @@ async def _advisor_cluster(invitation: Invitation, scores: list[int], now: datet
     return len(set(ids) - imperfect) >= CLUSTER_SIZE - 1
 
 
-async def flags_for(invitation: Invitation, scores: list[int], texts: list[str],
-                    source: Submission, now: datetime) -> list[str]:
-    """The integrity flags of one submission (inside the tenant scope)."""
+async def flags_for(invitation: Invitation, shares_phone: bool, scores: list[int],
+                    texts: list[str], source: Submission, now: datetime) -> list[str]:
+    """The integrity flags of one submission (inside the tenant scope); `shares_phone`:
+    the customer's phone is on another customer too (read with the invitation)."""
     found = []
-    if await customers.shares_phone(require_tenant(), invitation.customer_id):
+    if shares_phone:
         found.append("shared_phone")
     if source.channel == "web" and await _dealer_network(source.client_ip, now):
         found.append("dealer_network")
