@@ -23,7 +23,7 @@ from bench._stack import (
     wait_quiet,
 )
 from bench._workload import FORM, Call, cookie_from
-from bench.common import postgres_database, result, run_python
+from bench.common import cpu_seconds, postgres_database, result, run_python
 from tests.support.processes import PrivateRedis
 
 TARGET_RATIO = 0.3
@@ -73,10 +73,11 @@ asyncio.run(main())
 """
 
 
-async def _through_the_page(bases: list[str], tokens: list[str]) -> tuple[float, int]:
+async def _through_the_page(bases: list[str], tokens: list[str]) -> tuple[float, int, float]:
     """POST every invitation's answers through the public page, CLIENTS at a time, round
     robin over the API processes as a load balancer would. The form carries what the page
-    gives a phone: its hidden fields and cookies (a CSRF token where the page sets one)."""
+    gives a phone: its hidden fields and cookies (a CSRF token where the page sets one).
+    Returns seconds, failures and the client's CPU seconds."""
     async with aiohttp_sender(bases) as send:
         page = await send(Call("survey_page", "GET", f"/c/survey/{tokens[0]}", {}))
         csrf = (cookie_from(page, "dh_csrf")
@@ -93,13 +94,14 @@ async def _through_the_page(bases: list[str], tokens: list[str]) -> tuple[float,
                                         headers, body))
                 failures += reply.status != 200
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(client() for _ in range(CLIENTS)))
-        return time.perf_counter() - started, failures
+        return time.perf_counter() - started, failures, time.process_time() - cpu
 
 
-async def _bare(dsn: str, tenant_id: str, customers: list[str]) -> float:
-    """The same answer rows inserted straight with asyncpg: one transaction per submission."""
+async def _bare(dsn: str, tenant_id: str, customers: list[str]) -> tuple[float, dict]:
+    """The same answer rows inserted straight with asyncpg: one transaction per submission.
+    Returns seconds and the CPU seconds of the client and of its PostgreSQL backends."""
     import asyncpg
 
     pool = await asyncpg.create_pool(dsn, min_size=CLIENTS, max_size=CLIENTS)
@@ -125,11 +127,15 @@ async def _bare(dsn: str, tenant_id: str, customers: list[str]) -> float:
                         [(uuid.uuid4(), uuid.UUID(tenant_id), invitation, uuid.UUID(customer),
                           question, key) for key in KEYS])
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(CLIENTS)))
-    elapsed = time.perf_counter() - started
+    elapsed, client_cpu = time.perf_counter() - started, time.process_time() - cpu
+    backends = [row["pid"] for row in await pool.fetch(
+        "select pid from pg_stat_activity where datname = current_database() "
+        "and usename = current_user")]
+    postgres_cpu = sum(cpu_seconds(pid) for pid in backends)  # fresh: the run's work
     await pool.close()
-    return elapsed
+    return elapsed, {"client": client_cpu, "postgres": postgres_cpu}
 
 
 def _per_submission(before: dict[str, float], after: dict[str, float],
@@ -148,13 +154,13 @@ def main(quick: bool) -> dict[str, object]:
             stack = Stack(database, private, None, {}, env)
             with serving(stack):
                 before = asyncio.run(stack.cpu_seconds())
-                ours_seconds, failures = asyncio.run(
+                ours_seconds, failures, client_cpu = asyncio.run(
                     _through_the_page(stack.bases, setup["tokens"]))
                 posted = asyncio.run(stack.cpu_seconds())
                 caught_up = asyncio.run(wait_quiet(stack))
                 drained = asyncio.run(stack.cpu_seconds())
-            bare_seconds = asyncio.run(_bare(database.app_dsn, setup["tenant_id"],
-                                             setup["customers"]))
+            bare_seconds, bare_cpu = asyncio.run(_bare(database.app_dsn, setup["tenant_id"],
+                                                       setup["customers"]))
     finally:
         private.stop()
     if failures:
@@ -162,7 +168,10 @@ def main(quick: bool) -> dict[str, object]:
     answers = count * len(KEYS)
     ours, bare = answers / ours_seconds, answers / bare_seconds
     while_posting = _per_submission(before, posted, count)
-    in_all = _per_submission(before, drained, count)
+    in_all = {**_per_submission(before, drained, count),
+              "client": round(client_cpu * 1000 / count, 2)}
+    bare_cpu_ms = {role: round(seconds * 1000 / count, 2) for role, seconds in bare_cpu.items()}
+    cpu_ratio = sum(bare_cpu_ms.values()) / sum(in_all.values())
     print(f"public page : {ours:.0f} answers/s ({count} submissions of {len(KEYS)} answers, "
           f"{CLIENTS} clients over {API_PROCESSES} API processes; integrity checks, events "
           "and facts included)")
@@ -171,10 +180,13 @@ def main(quick: bool) -> dict[str, object]:
     print(f"CPU ms per submission while posting: {while_posting}")
     print(f"CPU ms per submission until the worker caught up ({caught_up:.0f} s after the "
           f"last POST): {in_all} — worker and scheduler share the 2 cores with the API")
+    print(f"bare CPU ms per submission: {bare_cpu_ms}; CPU ratio (bare / ours, everything "
+          f"counted): {cpu_ratio:.2f}")
     return result("survey_ingest", unit="answers/s", value=ours, baseline=bare,
                   target=TARGET_RATIO, target_on="ratio", better="higher",
                   size={"submissions": count, "answers_per_submission": len(KEYS),
                         "clients": CLIENTS, "api_processes": API_PROCESSES},
                   cpu_ms_per_submission=while_posting,
                   cpu_ms_per_submission_until_caught_up=in_all,
-                  worker_caught_up_s=round(caught_up, 1))
+                  worker_caught_up_s=round(caught_up, 1), bare_cpu_ms_per_submission=bare_cpu_ms,
+                  cpu_ratio=round(cpu_ratio, 3))
