@@ -20,6 +20,7 @@ from dealerhub.tenants.imports.kinds import (
     Checked,
     ImportKind,
     Row,
+    SeenKeys,
     canonical,
 )
 from dealerhub.tenants.imports.readers import FileProblem, open_rows
@@ -107,7 +108,7 @@ def _checked_batches(kind: ImportKind, rows: Iterator[tuple[int, dict]],
                      position: Callable[[], int], reference: Any) -> Iterator[tuple[Checked, int]]:
     """Read and check the rows a batch at a time (no database): each batch with the file
     position after it. Duplicate external ids are found across the whole file."""
-    seen: set[int] = set()
+    seen = SeenKeys()
     mapping: dict[Any, str] | None = None
     batch: list[Row] = []
     for number, raw in rows:

@@ -10,6 +10,7 @@ from dealerhub.platform.tables import EventOutbox
 from dealerhub.platform.tenancy import tenant_scope
 from dealerhub.tenants.customers.tables import Customer
 from dealerhub.tenants.imports import readers, service
+from dealerhub.tenants.imports.kinds import SeenKeys
 from dealerhub.tenants.imports.service import create_import, import_errors, import_rows, run_import
 from dealerhub.tenants.vehicles.tables import OdometerReading, Vehicle
 from tests.tenants.factories import make_vin
@@ -88,3 +89,14 @@ async def test_a_file_unreadable_midway_keeps_the_whole_batches_before(dealer_a,
     # only complete batches were applied, every row of them, and nothing after the damage
     assert 0 < job.applied_rows < 300 and job.applied_rows % 50 == 0
     assert job.processed_rows == job.applied_rows == len(vehicles)
+
+
+def test_seen_keys_finds_a_repeat_in_every_segment(monkeypatch) -> None:
+    monkeypatch.setattr(SeenKeys, "SEGMENT", 3)
+    seen = SeenKeys()
+    keys = [hash(f"V{n}") for n in range(10)]
+    for key in keys:
+        assert key not in seen
+        seen.add(key)
+    assert all(key in seen for key in keys)
+    assert hash("V10") not in seen
