@@ -258,6 +258,12 @@ async def rebuild_rollups(
     )
     stored_args = [grain, first, period_end(grain, last), *dealer_args]
     async with transaction():
+        if postgres:
+            # The rollups come sorted by (grain, period, metric) from their period index, so
+            # PostgreSQL merge-joined them with the sums on the metric alone and compared
+            # every dealer with every dealer (234M comparisons at 3,425 dealers: 18 s
+            # against 1.6 s for the aggregation); hash joins match on the whole key.
+            await db.fetch("set local enable_mergejoin = off")
         for index, period in enumerate(periods):
             into = "create temp table rollup_sums as" if index == 0 else "insert into rollup_sums"
             await db.fetch(
