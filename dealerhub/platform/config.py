@@ -85,11 +85,6 @@ class Settings:
     def is_postgres(self) -> bool:
         return self.database_url.startswith("postgres")
 
-    @property
-    def embedded_secret(self) -> bool:
-        """True when SECRET_KEY was not configured and a per-install key file is used."""
-        return "SECRET_KEY" not in os.environ
-
 
 def _embedded_key(var_dir: Path, name: str) -> str:
     """A random key kept under var/ so the embedded default survives restarts."""

@@ -8,7 +8,7 @@ from dealerhub.survey.questions.tables import Question
 from dealerhub.survey.triggers import service as triggers
 from dealerhub.survey.triggers.tables import TriggerRule
 
-# (key, kind, step, role, zh, en, weight)
+# Each question: key, kind, step, role, zh-CN text, English text, weight.
 NATIONAL = [
     ("overall.csat", "rating", "overall", "csat", "总体而言，您对本次服务满意吗？",
      "Overall, how satisfied are you with this visit?", 5),

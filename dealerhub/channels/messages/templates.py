@@ -82,10 +82,6 @@ def get_template(key: str) -> MessageTemplate | None:
     return _registry.get(key)
 
 
-def registered_templates() -> list[MessageTemplate]:
-    return sorted(_registry.values(), key=lambda t: t.key)
-
-
 def pick(template: MessageTemplate, locale: str,
          customer_type: str | None) -> tuple[str, TemplateText]:
     """The most specific text: language and type, language, then the other language."""

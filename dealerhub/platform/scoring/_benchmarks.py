@@ -28,7 +28,6 @@ MIN_GROUP = 5
 # Groups larger than this store a sketch of their distribution (every half percentile)
 # instead of every value, so a dealer's view reads a few thousand numbers, not 60,000.
 SKETCH_POINTS = 201
-QUANTILES = ("p10", "p25", "p50", "p75", "p90")
 
 
 @dataclass(frozen=True)

@@ -454,10 +454,6 @@ EVENT_TYPES: frozenset[str] = frozenset(
 BENCHMARKED: list[Metric] = [m for m in METRICS_LIST if m.benchmarked]
 
 
-def default_weights() -> dict[str, float]:
-    return {m.key: m.weight for m in BENCHMARKED}
-
-
 @dataclass(frozen=True)
 class MetricValue:
     """A metric's value for one dealer-period; None when the denominator is zero."""

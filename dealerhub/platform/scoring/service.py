@@ -406,11 +406,6 @@ async def staff_scores(dealer_id: uuid.UUID, grain: str, start: date) -> list[St
     return out
 
 
-async def refresh_period(grain: str, start: date) -> int:
-    """Benchmarks for a period (the periodic job and the demo seed call this)."""
-    return await refresh_benchmarks(grain, start)
-
-
 # --- anomaly alerts ------------------------------------------------------------------------
 
 
@@ -591,22 +586,6 @@ async def periodic_refresh(today: date | None = None) -> None:
         for start in (previous_period(grain, current), current):
             await refresh_benchmarks(grain, start)
     await detect_anomalies(previous_period("week", period_start("week", today)))
-
-
-async def available_periods(grain: str, limit: int = 24) -> list[date]:
-    rows = await db.fetch(
-        "select distinct period_start from benchmark_distribution where grain = {} "
-        "order by period_start desc limit {}",
-        grain,
-        limit,
-    )
-    return [
-        r["period_start"] if isinstance(r["period_start"], date)
-        else date.fromisoformat(str(r["period_start"]))
-        for r in rows
-    ]
-
-
 
 
 @dataclass(frozen=True)

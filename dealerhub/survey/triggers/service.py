@@ -58,10 +58,6 @@ async def rules_for(event_type: str) -> list[TriggerRule]:
     ).order_by(TriggerRule.created_at).output(load_json=True)
 
 
-async def list_rules() -> list[TriggerRule]:
-    return await TriggerRule.objects().order_by(TriggerRule.event_type).output(load_json=True)
-
-
 def survey_token(tenant_id: uuid.UUID, invitation_id: uuid.UUID) -> str:
     return sign_link(LINK_PURPOSE, {"t": str(tenant_id), "i": str(invitation_id)})
 
@@ -241,15 +237,3 @@ async def claim_due_for_dealer(tenant_id: uuid.UUID, now: datetime) -> int:
 
 async def claim_due(now: datetime | None = None) -> int:
     return await each_dealer(claim_due_for_dealer, now)
-
-
-async def list_invitations(tenant_id: uuid.UUID, *, status: str | None = None,
-                           page: int = 1, per_page: int = 25) -> tuple[list[Invitation], int]:
-    async with tenant_scope(tenant_id, write=False):
-        query = Invitation.objects_in_tenant().order_by(Invitation.created_at, ascending=False)
-        count = Invitation.count_in_tenant()
-        if status:
-            query, count = query.where(Invitation.status == status), count.where(
-                Invitation.status == status)
-        rows = await query.limit(per_page).offset((page - 1) * per_page).output(load_json=True)
-        return rows, await count

@@ -20,9 +20,6 @@ class TriggerRule(PlatformTable, tablename="survey_trigger_rule"):
     active = Boolean(default=True)
 
 
-INVITATION_STATUSES = ("scheduled", "sent", "suppressed", "partial", "answered", "cancelled")
-
-
 class Invitation(TenantTable, tablename="survey_invitation"):
     """One survey for one customer: its questions are chosen when it is created."""
 

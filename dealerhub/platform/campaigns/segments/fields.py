@@ -12,8 +12,6 @@ from zoneinfo import ZoneInfo
 from dealerhub.platform.campaigns.labels import _
 from dealerhub.tenants.months import add_months
 
-OPERATORS = ("in", "between", "is")
-
 
 @dataclass(frozen=True)
 class Condition:
