@@ -246,6 +246,19 @@ def ratio_of(event_num: str, event_den: str, at: str, staff: str | None = None) 
     }
 
 
+def reminder_compliance(hours: int, ahead: str) -> Metric:
+    """The 72 h and the 24 h reminder are one metric each, alike but for the hours."""
+    return Metric(
+        f"reminder_{hours}h", f"{hours}小时提醒执行率", f"{hours} h reminder compliance",
+        f"Appointments booked {ahead} ahead that got the {hours} h reminder.",
+        f"{hours} h reminders sent", f"appointments booked {hours} h+ ahead", "appointment",
+        {"appointment.booked": (Part("starts_at", denominator=1.0, when=reminder_due(hours)),),
+         "appointment.reminder_sent": (Part("starts_at", numerator=1.0, staff=None,
+                                            when=lambda p: p.get("kind") == f"{hours}h"),)},
+        target=0.95, weight=4,
+    )
+
+
 METRICS_LIST: list[Metric] = [
     Metric(
         "appointment_rate", "预约率", "Appointment rate",
@@ -263,24 +276,8 @@ METRICS_LIST: list[Metric] = [
                                      denominator=1.0),)},
         target=0.95, weight=4,
     ),
-    Metric(
-        "reminder_72h", "72小时提醒执行率", "72 h reminder compliance",
-        "Appointments booked 3+ days ahead that got the 72 h reminder.",
-        "72 h reminders sent", "appointments booked 72 h+ ahead", "appointment",
-        {"appointment.booked": (Part("starts_at", denominator=1.0, when=reminder_due(72)),),
-         "appointment.reminder_sent": (Part("starts_at", numerator=1.0, staff=None,
-                                            when=lambda p: p.get("kind") == "72h"),)},
-        target=0.95, weight=4,
-    ),
-    Metric(
-        "reminder_24h", "24小时提醒执行率", "24 h reminder compliance",
-        "Appointments booked 1+ day ahead that got the 24 h reminder.",
-        "24 h reminders sent", "appointments booked 24 h+ ahead", "appointment",
-        {"appointment.booked": (Part("starts_at", denominator=1.0, when=reminder_due(24)),),
-         "appointment.reminder_sent": (Part("starts_at", numerator=1.0, staff=None,
-                                            when=lambda p: p.get("kind") == "24h"),)},
-        target=0.95, weight=4,
-    ),
+    reminder_compliance(72, "3+ days"),
+    reminder_compliance(24, "1+ day"),
     Metric(
         "contact_48h", "48小时回访率", "48-hour post-service contact rate",
         "Visits whose customer was contacted within 48 h after service.",
