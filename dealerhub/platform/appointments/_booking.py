@@ -161,6 +161,15 @@ def hold_rows(cap: Capacity, appointment_id: uuid.UUID,
             for resource, cell in assignment.holds(cap)]
 
 
+async def _load_booked(appointment_id: uuid.UUID, change: str) -> Appointment | None:
+    """The appointment, refused (field `status`) unless still booked: only a booked one can
+    be moved, cancelled or confirmed."""
+    row = await load(appointment_id)
+    if row is not None and row.status != "booked":
+        raise StateError("status", f"a {row.status} appointment cannot be {change}")
+    return row
+
+
 async def _release(appointment_id: uuid.UUID) -> None:
     await Hold.delete_in_tenant().where(Hold.appointment_id == appointment_id)
 
@@ -373,11 +382,9 @@ async def reschedule(tenant_id: uuid.UUID, appointment_id: uuid.UUID, starts_at:
 async def _move(tenant_id: uuid.UUID, appointment_id: uuid.UUID, starts_at: datetime, *,
                 actor: str, now: datetime, attempt: int) -> Appointment | None:
     async with tenant_scope(tenant_id):
-        row = await load(appointment_id)
+        row = await _load_booked(appointment_id, "rescheduled")
         if row is None:
             return None
-        if row.status != "booked":
-            raise StateError("status", f"a {row.status} appointment cannot be rescheduled")
         cap = await load_capacity(tenant_id)
         need = need_for(cap, row.job_codes, "", mobile=row.mobile, loaner=row.loaner,
                         pickup=row.pickup)
@@ -407,11 +414,9 @@ async def cancel(tenant_id: uuid.UUID, appointment_id: uuid.UUID, *, reason: str
                  now: datetime | None = None) -> Appointment | None:
     now = now or datetime.now(UTC)
     async with tenant_scope(tenant_id):
-        row = await load(appointment_id)
+        row = await _load_booked(appointment_id, "cancelled")
         if row is None:
             return None
-        if row.status != "booked":
-            raise StateError("status", f"a {row.status} appointment cannot be cancelled")
         await _release(row.id)
         await cancel_reminders(row.id)
         await Appointment.update_in_tenant({
@@ -428,11 +433,9 @@ async def confirm(tenant_id: uuid.UUID, appointment_id: uuid.UUID,
     """The customer's one-tap confirmation; confirming twice keeps the first time."""
     now = now or datetime.now(UTC)
     async with tenant_scope(tenant_id):
-        row = await load(appointment_id)
+        row = await _load_booked(appointment_id, "confirmed")
         if row is None:
             return None
-        if row.status != "booked":
-            raise StateError("status", f"a {row.status} appointment cannot be confirmed")
         if row.confirmed_at is None:
             await Appointment.update_in_tenant({Appointment.confirmed_at: now}).where(
                 Appointment.id == row.id)
