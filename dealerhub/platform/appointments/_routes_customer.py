@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from dealerhub.platform.appointments import _forms as forms
 from dealerhub.platform.appointments import service
 from dealerhub.platform.appointments._http import REFUSALS
+from dealerhub.platform.appointments.tables import Appointment
 from dealerhub.platform.links import LinkExpired, LinkInvalid
 from dealerhub.platform.web import page
 from dealerhub.platform.web.i18n import gettext_for, request_locale
@@ -23,6 +24,15 @@ def _link_refused(request: Request, error: LinkInvalid) -> Template:
     return page(request, "appointments/c_message.html", status_code=410 if expired else 400,
                 title=_("This link has expired") if expired else _("This link is not valid"),
                 message=_("Please ask the dealer for a new link."))
+
+
+async def _linked_appointment(token: str) -> tuple[service.LinkTarget, Appointment]:
+    """The appointment a manage link names; LinkInvalid also when it no longer exists."""
+    target = service.read_target(token, "manage")
+    row = await service.get_appointment(target.tenant_id, target.appointment_id)
+    if row is None:
+        raise LinkInvalid("gone")
+    return target, row
 
 
 def _local_day(raw: str | None, fallback: datetime, cap: service.Capacity) -> date:
@@ -46,12 +56,9 @@ class CustomerAppointmentController(Controller):
     async def _manage(self, request: Request, token: str, notice: str = "",
                       error: str = "", status_code: int = 200) -> Template:
         try:
-            target = service.read_target(token, "manage")
+            target, row = await _linked_appointment(token)
         except LinkInvalid as refused:
             return _link_refused(request, refused)
-        row = await service.get_appointment(target.tenant_id, target.appointment_id)
-        if row is None:
-            return _link_refused(request, LinkInvalid("gone"))
         cap = await service.capacity(target.tenant_id)
         return page(request, "appointments/c_manage.html", status_code=status_code, a=row,
                     cap=cap, token=token, notice=notice, error=error)
@@ -88,12 +95,9 @@ class CustomerAppointmentController(Controller):
     async def reschedule_form(self, request: Request, token: str,
                               day: str | None = None) -> Template:
         try:
-            target = service.read_target(token, "manage")
+            target, row = await _linked_appointment(token)
         except LinkInvalid as refused:
             return _link_refused(request, refused)
-        row = await service.get_appointment(target.tenant_id, target.appointment_id)
-        if row is None:
-            return _link_refused(request, LinkInvalid("gone"))
         if row.status != "booked":
             return await self._manage(request, token)
         cap = await service.capacity(target.tenant_id)
