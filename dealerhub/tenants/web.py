@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from litestar import Request
-from litestar.exceptions import ValidationException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.response import Template
 
 from dealerhub.platform.auth import DEALER_ROLES, requires_roles, requires_scope
@@ -18,12 +20,29 @@ dealer_pages = [requires_roles(*DEALER_ROLES)]
 api_read = [requires_roles(*DEALER_ROLES, "integration"), requires_scope("read")]
 api_write = [requires_roles(*DEALER_ROLES, "integration"), requires_scope("write")]
 PAGE_SIZE = 25
+T = TypeVar("T")
 
 
 def validation_error(invalid: InvalidInput) -> ValidationException:
     """A 400 naming every bad field."""
     return ValidationException(
         "invalid input", extra=[{"key": e.field, "message": e.reason} for e in invalid.errors])
+
+
+@contextmanager
+def input_errors() -> Iterator[None]:
+    """Around a service call in the API: an InvalidInput raised inside becomes the 400."""
+    try:
+        yield
+    except InvalidInput as invalid:
+        raise validation_error(invalid) from None
+
+
+def found(row: T | None, what: str) -> T:
+    """The row, or a 404 `no such <what>` (another dealer's object is not found either)."""
+    if row is None:
+        raise NotFoundException(f"no such {what}")
+    return row
 
 
 def form_errors(invalid: InvalidInput) -> dict[str, str]:

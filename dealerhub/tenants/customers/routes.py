@@ -45,6 +45,8 @@ from dealerhub.tenants.web import (
     dealer_pages,
     form_data,
     form_errors,
+    found,
+    input_errors,
     int_arg,
     render,
     validation_error,
@@ -74,17 +76,12 @@ def customer_read(row: Customer) -> CustomerRead:
 
 
 async def _export_response(user: CurrentUser, customer_id: uuid.UUID) -> Response:
-    document = _found(await privacy.export_customer(user.tenant_id, customer_id,
-                                                    actor_id=user.id, actor=user.email))
+    document = found(await privacy.export_customer(user.tenant_id, customer_id,
+                                                   actor_id=user.id, actor=user.email),
+                     "customer")
     return Response(privacy.export_bytes(document), media_type="application/json",
                     headers={"content-disposition": "attachment; filename="
                              + privacy.export_filename(customer_id)})
-
-
-def _found(row: Any) -> Any:
-    if row is None:
-        raise NotFoundException("no such customer")
-    return row
 
 
 class CustomerApiController(Controller):
@@ -105,58 +102,50 @@ class CustomerApiController(Controller):
 
     @post("/", guards=api_write)
     async def create(self, request: Request, data: CustomerCreate) -> CustomerRead:
-        try:
+        with input_errors():
             row = await service.create_customer(request.user.tenant_id, data)
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
         note_customer(request, row.id)
         return customer_read(row)
 
     @get("/{customer_id:uuid}", guards=api_read, opt=AUDIT_READS)
     async def read(self, request: Request, customer_id: uuid.UUID) -> CustomerRead:
-        return customer_read(_found(await service.get_customer(request.user.tenant_id,
-                                                               customer_id)))
+        row = await service.get_customer(request.user.tenant_id, customer_id)
+        return customer_read(found(row, "customer"))
 
     @patch("/{customer_id:uuid}", guards=api_write)
     async def update(self, request: Request, customer_id: uuid.UUID,
                      data: CustomerUpdate) -> CustomerRead:
-        try:
+        with input_errors():
             row = await service.update_customer(request.user.tenant_id, customer_id, data)
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
-        return customer_read(_found(row))
+        return customer_read(found(row, "customer"))
 
     @get("/{customer_id:uuid}/consents", guards=api_read, opt=AUDIT_READS)
     async def consents(self, request: Request, customer_id: uuid.UUID) -> list[ConsentRead]:
-        _found(await service.get_customer(request.user.tenant_id, customer_id))
+        found(await service.get_customer(request.user.tenant_id, customer_id), "customer")
         return [ConsentRead(c.purpose, c.channel, c.granted, c.changed_at, c.source)
                 for c in await service.list_consents(request.user.tenant_id, customer_id)]
 
     @post("/{customer_id:uuid}/consents", guards=api_write)
     async def change_consent(self, request: Request, customer_id: uuid.UUID,
                              data: ConsentChange) -> list[ConsentRead]:
-        _found(await service.get_customer(request.user.tenant_id, customer_id))
-        try:
+        found(await service.get_customer(request.user.tenant_id, customer_id), "customer")
+        with input_errors():
             await service.record_consent(request.user.tenant_id, customer_id, data.purpose,
                                          data.channel, data.granted, data.source)
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
         return [ConsentRead(c.purpose, c.channel, c.granted, c.changed_at, c.source)
                 for c in await service.list_consents(request.user.tenant_id, customer_id)]
 
     @put("/{customer_id:uuid}/team", guards=[dealer_admin_only])
     async def change_team(self, request: Request, customer_id: uuid.UUID,
                           data: TeamUpdate) -> CustomerRead:
-        try:
+        with input_errors():
             row = await service.set_team(request.user.tenant_id, customer_id, data)
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
-        return customer_read(_found(row))
+        return customer_read(found(row, "customer"))
 
     @get("/{customer_id:uuid}/timeline", guards=api_read, opt=AUDIT_READS)
     async def customer_timeline(self, request: Request, customer_id: uuid.UUID,
                                 limit: int = 100) -> list[TimelineEntry]:
-        _found(await service.get_customer(request.user.tenant_id, customer_id))
+        found(await service.get_customer(request.user.tenant_id, customer_id), "customer")
         return await timeline(request.user.tenant_id, customer_id, int_arg(limit, 100,
                                                                            maximum=1000))
 
@@ -172,7 +161,8 @@ class CustomerApiController(Controller):
         if not await privacy.erase_customer(user.tenant_id, customer_id, actor_id=user.id,
                                             actor=user.email):
             raise NotFoundException("no such customer")
-        return customer_read(_found(await service.get_customer(user.tenant_id, customer_id)))
+        row = await service.get_customer(user.tenant_id, customer_id)
+        return customer_read(found(row, "customer"))
 
 
 def _choices() -> dict[str, Any]:
@@ -222,7 +212,7 @@ class CustomerPageController(Controller):
     @get("/{customer_id:uuid}", include_in_schema=False, opt=AUDIT_READS)
     async def view(self, request: Request, customer_id: uuid.UUID) -> Template:
         tenant_id = request.user.tenant_id
-        row = _found(await service.get_customer(tenant_id, customer_id))
+        row = found(await service.get_customer(tenant_id, customer_id), "customer")
         vehicles = await list_vehicles_for_customer(tenant_id, customer_id)
         declined = {v.id: await declined_work(tenant_id, v.id) for v in vehicles}
         staff = {s.id: s for s in await list_staff(tenant_id)}
@@ -234,7 +224,7 @@ class CustomerPageController(Controller):
 
     @get("/{customer_id:uuid}/edit", include_in_schema=False, opt=AUDIT_READS)
     async def edit_form(self, request: Request, customer_id: uuid.UUID) -> Template:
-        row = _found(await service.get_customer(request.user.tenant_id, customer_id))
+        row = found(await service.get_customer(request.user.tenant_id, customer_id), "customer")
         return render(request, "customers/form.html", values=_form_values(row), errors={},
                     customer=row, **_choices())
 
@@ -246,15 +236,16 @@ class CustomerPageController(Controller):
         except InvalidInput as invalid:
             current = await service.get_customer(request.user.tenant_id, customer_id)
             return render(request, "customers/form.html", status_code=400, values=values,
-                        errors=form_errors(invalid), customer=_found(current), **_choices())
-        _found(row)
+                        errors=form_errors(invalid), customer=found(current, "customer"),
+                        **_choices())
+        found(row, "customer")
         return Redirect(f"/customers/{customer_id}", status_code=303)
 
     @post("/{customer_id:uuid}/consents", include_in_schema=False)
     async def change_consent(self, request: Request, customer_id: uuid.UUID) -> Redirect:
         values = await form_data(request)
-        _found(await service.get_customer(request.user.tenant_id, customer_id))
-        try:
+        found(await service.get_customer(request.user.tenant_id, customer_id), "customer")
+        with input_errors():
             if values.get("granted") == "withdraw_all":
                 await service.withdraw_consent(request.user.tenant_id, customer_id,
                                                values.get("purpose", ""), "portal")
@@ -262,8 +253,6 @@ class CustomerPageController(Controller):
                 await service.record_consent(
                     request.user.tenant_id, customer_id, values.get("purpose", ""),
                     values.get("channel", ""), values.get("granted") == "yes", "portal")
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
         return Redirect(f"/customers/{customer_id}#consent", status_code=303)
 
     @post("/{customer_id:uuid}/team", include_in_schema=False, guards=[dealer_admin_only])
@@ -272,7 +261,7 @@ class CustomerPageController(Controller):
         try:
             team = msgspec.convert({k: v or None for k, v in values.items()}, TeamUpdate,
                                    strict=False)
-            _found(await service.set_team(request.user.tenant_id, customer_id, team))
+            found(await service.set_team(request.user.tenant_id, customer_id, team), "customer")
         except msgspec.ValidationError as error:
             raise ValidationException(str(error)) from None
         except InvalidInput as invalid:

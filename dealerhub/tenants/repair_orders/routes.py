@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
 from dealerhub.platform.audit import AUDIT_READS, note_customer
-from dealerhub.tenants.fields import InvalidInput
 from dealerhub.tenants.repair_orders import service
 from dealerhub.tenants.repair_orders.schemas import (
     RepairOrderClose,
     RepairOrderOpen,
     RepairOrderRead,
 )
-from dealerhub.tenants.web import api_read, api_write, dealer_pages, render, validation_error
-
-
-def _found(row: Any) -> Any:
-    if row is None:
-        raise NotFoundException("no such repair order")
-    return row
+from dealerhub.tenants.web import api_read, api_write, dealer_pages, found, input_errors, render
 
 
 class RepairOrderApiController(Controller):
@@ -32,24 +23,22 @@ class RepairOrderApiController(Controller):
 
     @post("/", guards=api_write)
     async def open(self, request: Request, data: RepairOrderOpen) -> RepairOrderRead:
-        try:
+        with input_errors():
             return await service.open_repair_order(request.user.tenant_id, data)
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
 
     @get("/{repair_order_id:uuid}", guards=api_read)
     async def read(self, request: Request, repair_order_id: uuid.UUID) -> RepairOrderRead:
-        return _found(await service.get_repair_order(request.user.tenant_id, repair_order_id))
+        return found(await service.get_repair_order(request.user.tenant_id, repair_order_id),
+                     "repair order")
 
     @post("/{repair_order_id:uuid}/close", guards=api_write, status_code=200)
     async def close(self, request: Request, repair_order_id: uuid.UUID,
                     data: RepairOrderClose) -> RepairOrderRead:
         """Close with the lines done and declined (declined lines become declined work)."""
-        try:
-            return _found(await service.close_repair_order(
-                request.user.tenant_id, repair_order_id, data.closed_at, data.lines))
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
+        with input_errors():
+            return found(await service.close_repair_order(
+                request.user.tenant_id, repair_order_id, data.closed_at, data.lines),
+                "repair order")
 
 
 class RepairOrderPageController(Controller):
@@ -58,6 +47,7 @@ class RepairOrderPageController(Controller):
 
     @get("/{repair_order_id:uuid}", include_in_schema=False, opt=AUDIT_READS)
     async def view(self, request: Request, repair_order_id: uuid.UUID) -> Template:
-        order = _found(await service.get_repair_order(request.user.tenant_id, repair_order_id))
+        order = found(await service.get_repair_order(request.user.tenant_id, repair_order_id),
+                      "repair order")
         note_customer(request, order.customer_id)
         return render(request, "repair_orders/view.html", order=order)

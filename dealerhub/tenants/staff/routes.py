@@ -13,7 +13,7 @@ from dealerhub.tenants.fields import InvalidInput
 from dealerhub.tenants.staff import service
 from dealerhub.tenants.staff.schemas import StaffCreate, StaffRead
 from dealerhub.tenants.staff.tables import STAFF_KINDS, Staff
-from dealerhub.tenants.web import api_read, form_data, form_errors, render, validation_error
+from dealerhub.tenants.web import api_read, form_data, form_errors, input_errors, render
 
 
 def staff_read(row: Staff, customers: int = 0) -> StaffRead:
@@ -31,10 +31,8 @@ class StaffApiController(Controller):
 
     @post("/", guards=[dealer_admin_only])
     async def create(self, request: Request, data: StaffCreate) -> StaffRead:
-        try:
+        with input_errors():
             return staff_read(await service.create_staff(request.user.tenant_id, data))
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
 
 
 class StaffPageController(Controller):

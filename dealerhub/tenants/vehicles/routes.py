@@ -40,19 +40,14 @@ from dealerhub.tenants.web import (
     dealer_pages,
     form_data,
     form_errors,
+    found,
+    input_errors,
     render,
-    validation_error,
 )
 
 VEHICLE_FORM_FIELDS = ("vin", "plate", "model_code", "model_year", "purchase_date",
                        "warranty_end", "warranty_end_km", "insurance_expiry", "open_recalls",
                        "external_id")
-
-
-def _found(row: Any) -> Any:
-    if row is None:
-        raise NotFoundException("no such vehicle")
-    return row
 
 
 def model_read(row: VehicleModel) -> VehicleModelRead:
@@ -66,41 +61,36 @@ class VehicleApiController(Controller):
 
     @post("/", guards=api_write)
     async def create(self, request: Request, data: VehicleCreate) -> VehicleRead:
-        try:
+        with input_errors():
             return await service.create_vehicle(request.user.tenant_id, data)
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
 
     @get("/{vehicle_id:uuid}", guards=api_read)
     async def read(self, request: Request, vehicle_id: uuid.UUID) -> VehicleRead:
-        return _found(await service.get_vehicle(request.user.tenant_id, vehicle_id))
+        return found(await service.get_vehicle(request.user.tenant_id, vehicle_id), "vehicle")
 
     @patch("/{vehicle_id:uuid}", guards=api_write)
     async def update(self, request: Request, vehicle_id: uuid.UUID,
                      data: VehicleUpdate) -> VehicleRead:
-        try:
-            return _found(await service.update_vehicle(request.user.tenant_id, vehicle_id, data))
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
+        with input_errors():
+            return found(await service.update_vehicle(request.user.tenant_id, vehicle_id, data),
+                         "vehicle")
 
     @get("/{vehicle_id:uuid}/odometer", guards=api_read)
     async def odometer(self, request: Request, vehicle_id: uuid.UUID) -> list[OdometerRead]:
-        _found(await service.get_vehicle(request.user.tenant_id, vehicle_id))
+        found(await service.get_vehicle(request.user.tenant_id, vehicle_id), "vehicle")
         return await service.odometer_history(request.user.tenant_id, vehicle_id)
 
     @post("/{vehicle_id:uuid}/odometer", guards=api_write)
     async def add_reading(self, request: Request, vehicle_id: uuid.UUID,
                           data: OdometerEntry) -> VehicleRead:
         """A reading lower than an earlier one is refused (400, field `km`)."""
-        try:
-            return _found(await service.record_odometer(request.user.tenant_id, vehicle_id,
-                                                        data.km, data.read_on))
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
+        with input_errors():
+            return found(await service.record_odometer(request.user.tenant_id, vehicle_id,
+                                                       data.km, data.read_on), "vehicle")
 
     @get("/{vehicle_id:uuid}/declined-work", guards=api_read)
     async def declined(self, request: Request, vehicle_id: uuid.UUID) -> list[DeclinedWork]:
-        _found(await service.get_vehicle(request.user.tenant_id, vehicle_id))
+        found(await service.get_vehicle(request.user.tenant_id, vehicle_id), "vehicle")
         return await declined_work(request.user.tenant_id, vehicle_id)
 
 
@@ -133,7 +123,7 @@ class VehiclePageController(Controller):
     @get("/vehicles/{vehicle_id:uuid}", include_in_schema=False, opt=AUDIT_READS)
     async def view(self, request: Request, vehicle_id: uuid.UUID,
                    error: str | None = None) -> Template:
-        vehicle = _found(await service.get_vehicle(request.user.tenant_id, vehicle_id))
+        vehicle = found(await service.get_vehicle(request.user.tenant_id, vehicle_id), "vehicle")
         note_customer(request, vehicle.customer_id)
         return render(request, "vehicles/view.html", vehicle=vehicle, error=error,
                     readings=await service.odometer_history(request.user.tenant_id, vehicle_id),
@@ -145,11 +135,12 @@ class VehiclePageController(Controller):
         values = await form_data(request)
         tenant_id = request.user.tenant_id
         try:
-            _found(await service.record_odometer(tenant_id, vehicle_id, values.get("km"),
-                                                 values.get("read_on")))
+            found(await service.record_odometer(tenant_id, vehicle_id, values.get("km"),
+                                                values.get("read_on")), "vehicle")
         except InvalidInput as invalid:
             return render(request, "vehicles/view.html", status_code=400,
-                          vehicle=_found(await service.get_vehicle(tenant_id, vehicle_id)),
+                          vehicle=found(await service.get_vehicle(tenant_id, vehicle_id),
+                                        "vehicle"),
                           error=str(invalid), today=date.today(),
                           readings=await service.odometer_history(tenant_id, vehicle_id),
                           declined=await declined_work(tenant_id, vehicle_id))
@@ -169,10 +160,8 @@ class VehicleModelApiController(Controller):
     @post("/", guards=[oem_admin_only])
     async def save(self, data: VehicleModelWrite) -> VehicleModelRead:
         """Create a model or change its intervals (by code); vehicles are re-predicted."""
-        try:
+        with input_errors():
             return model_read(await service.save_vehicle_model(data))
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
 
 
 class VehicleModelPageController(Controller):
