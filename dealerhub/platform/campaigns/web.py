@@ -10,9 +10,9 @@ from litestar.response import Template
 
 from dealerhub.platform.campaigns.labels import LABELS
 from dealerhub.platform.web import page
-from dealerhub.tenants.web import PAGE_SIZE, int_arg, validation_error
+from dealerhub.tenants.web import PAGE_SIZE, input_errors, int_arg, validation_error
 
-__all__ = ["PAGE_SIZE", "int_arg", "page_count", "render", "validation_error"]
+__all__ = ["PAGE_SIZE", "input_errors", "int_arg", "page_count", "render", "validation_error"]
 
 
 def page_count(total: int, per_page: int = PAGE_SIZE) -> int:

@@ -15,13 +15,7 @@ from litestar.response import Redirect, Template
 from dealerhub.platform.auth import oem_admin_only, oem_staff
 from dealerhub.platform.campaigns.campaigns import oem
 from dealerhub.platform.campaigns.campaigns.schemas import OemCampaignCreate, OemCampaignRead
-from dealerhub.platform.campaigns.web import (
-    PAGE_SIZE,
-    int_arg,
-    page_count,
-    render,
-    validation_error,
-)
+from dealerhub.platform.campaigns.web import PAGE_SIZE, input_errors, int_arg, page_count, render
 from dealerhub.platform.tables import Dealer
 from dealerhub.platform.tenancy import transaction
 from dealerhub.tenants.fields import FieldError, InvalidInput
@@ -36,10 +30,8 @@ class OemCampaignApiController(Controller):
 
     @post("/", guards=[oem_admin_only])
     async def create(self, data: OemCampaignCreate) -> OemCampaignRead:
-        try:
+        with input_errors():
             row = await oem.create_oem_campaign(data)
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
         found = await oem.get_oem_campaign(row.id)
         assert found is not None
         return found

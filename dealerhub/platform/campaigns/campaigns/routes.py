@@ -21,13 +21,7 @@ from dealerhub.platform.campaigns.campaigns.schemas import (
 from dealerhub.platform.campaigns.campaigns.tables import Campaign, CampaignRecipient
 from dealerhub.platform.campaigns.due_lists.rules import REASONS
 from dealerhub.platform.campaigns.segments import service as segments
-from dealerhub.platform.campaigns.web import (
-    PAGE_SIZE,
-    int_arg,
-    page_count,
-    render,
-    validation_error,
-)
+from dealerhub.platform.campaigns.web import PAGE_SIZE, input_errors, int_arg, page_count, render
 from dealerhub.tenants.fields import InvalidInput
 
 
@@ -52,10 +46,8 @@ class CampaignApiController(Controller):
 
     @post("/")
     async def create(self, request: Request, data: CampaignCreate) -> CampaignRead:
-        try:
+        with input_errors():
             row = await service.create_campaign(request.user.tenant_id, data, request.user.id)
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
         return campaign_read(row)
 
     @get("/{campaign_id:uuid}")
@@ -75,11 +67,9 @@ class CampaignApiController(Controller):
     @post("/{campaign_id:uuid}/recipients/{recipient_id:uuid}/response", status_code=200)
     async def response(self, request: Request, campaign_id: uuid.UUID,
                        recipient_id: uuid.UUID, data: ResponseWrite) -> RecipientRead:
-        try:
+        with input_errors():
             row = await service.record_response(request.user.tenant_id, campaign_id,
                                                 recipient_id, data.response, data.reason)
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
         if row is None:
             raise NotFoundException("no such recipient")
         return recipient_read(row)

@@ -17,13 +17,7 @@ from dealerhub.platform.campaigns.segments.schemas import (
     SegmentRead,
     SegmentWrite,
 )
-from dealerhub.platform.campaigns.web import (
-    PAGE_SIZE,
-    int_arg,
-    page_count,
-    render,
-    validation_error,
-)
+from dealerhub.platform.campaigns.web import PAGE_SIZE, input_errors, int_arg, page_count, render
 from dealerhub.tenants.fields import InvalidInput
 
 
@@ -39,17 +33,13 @@ class SegmentApiController(Controller):
     @post("/count", status_code=200)
     async def count(self, request: Request, data: SegmentDefinition) -> SegmentCount:
         """How many customers a definition selects (what the builder shows while editing)."""
-        try:
+        with input_errors():
             return SegmentCount(await service.count_segment(request.user.tenant_id, data))
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
 
     @post("/")
     async def create(self, request: Request, data: SegmentWrite) -> SegmentRead:
-        try:
+        with input_errors():
             row = await service.save_segment(request.user.tenant_id, data.name, data.definition)
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
         return _read(row)
 
     @get("/")
