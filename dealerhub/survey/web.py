@@ -10,6 +10,7 @@ from litestar.exceptions import PermissionDeniedException
 from dealerhub.platform.auth import DEALER_ROLES, requires_roles
 from dealerhub.survey.complaints.service import Actor
 from dealerhub.tenants.web import form_data, form_errors, int_arg, validation_error
+from dealerhub.tenants.web import page_count as pages
 
 PER_PAGE = 25
 dealer_pages = [requires_roles(*DEALER_ROLES)]
@@ -20,10 +21,6 @@ __all__ = ["PER_PAGE", "actor", "dealer_pages", "form_data", "form_errors", "int
 
 def actor(request: Request) -> Actor:
     return Actor(request.user.id, request.user.role)
-
-
-def pages(total: int, per_page: int = PER_PAGE) -> int:
-    return max(1, -(-total // per_page))
 
 
 def refused(error: Exception) -> PermissionDeniedException:

@@ -57,6 +57,11 @@ async def form_data(request: Request) -> dict[str, Any]:
     return {k: v for k, v in form.items() if not k.startswith("_csrf")}
 
 
+def page_count(total: int, per_page: int = PAGE_SIZE) -> int:
+    """How many pages `total` rows fill; an empty list is still one page."""
+    return max(1, -(-total // per_page))
+
+
 def int_arg(value: str | int | None, default: int, minimum: int = 1, maximum: int = 10_000) -> int:
     try:
         return max(minimum, min(maximum, int(value))) if value is not None else default

@@ -1,4 +1,4 @@
-"""What the campaign controllers share: rendering with the code labels, paging; error
+"""What the campaign controllers share: rendering with the code labels; paging, error
 mapping and argument parsing come from the customer base's web helpers."""
 
 from __future__ import annotations
@@ -10,13 +10,9 @@ from litestar.response import Template
 
 from dealerhub.platform.campaigns.labels import LABELS
 from dealerhub.platform.web import page
-from dealerhub.tenants.web import PAGE_SIZE, input_errors, int_arg, validation_error
+from dealerhub.tenants.web import PAGE_SIZE, input_errors, int_arg, page_count, validation_error
 
 __all__ = ["PAGE_SIZE", "input_errors", "int_arg", "page_count", "render", "validation_error"]
-
-
-def page_count(total: int, per_page: int = PAGE_SIZE) -> int:
-    return max(1, -(-total // per_page))
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
