@@ -57,17 +57,13 @@ class QuestionApiController(Controller):
     @post("/questions", guards=[oem_admin_only])
     async def save_national(self, data: QuestionWrite) -> QuestionRead:
         """Author a national question; the same key again makes its next version."""
-        try:
+        with web.input_errors():
             return await service.save_national(data)
-        except InvalidInput as invalid:
-            raise web.validation_error(invalid) from None
 
     @post("/local-questions", guards=[dealer_admin_only])
     async def save_local(self, request: Request, data: QuestionWrite) -> QuestionRead:
-        try:
+        with web.input_errors():
             return await service.save_local(request.user.tenant_id, data)
-        except InvalidInput as invalid:
-            raise web.validation_error(invalid) from None
 
     @delete("/local-questions/{question_id:uuid}", guards=[dealer_admin_only], status_code=200)
     async def retire_local(self, request: Request, question_id: uuid.UUID) -> QuestionRead:
