@@ -22,6 +22,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.query import Objects, Select
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 
@@ -29,6 +30,7 @@ from dealerhub.platform.config import Settings
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 TableT = TypeVar("TableT", bound=Table)
+ClaimT = TypeVar("ClaimT", Select, Objects)
 _tracer = trace.get_tracer("dealerhub.db")
 
 
@@ -201,6 +203,14 @@ def engine() -> Engine:
 
 def is_postgres() -> bool:
     return engine().engine_type == "postgres"
+
+
+def skip_locked(query: ClaimT, *of: type[Table]) -> ClaimT:
+    """Rows a worker claims: on PostgreSQL locked for update, passing over rows another
+    worker holds; on SQLite the write transaction already lets one claimer in at a time."""
+    if is_postgres():
+        return query.lock_rows("UPDATE", skip_locked=True, of=of)
+    return query
 
 
 async def start(settings: Settings) -> None:

@@ -132,8 +132,7 @@ async def relay_once(limit: int = RELAY_BATCH) -> int:
             .order_by(EventOutbox.occurred_at)
             .limit(limit)
         )
-        if db.is_postgres():
-            query = query.lock_rows("UPDATE", skip_locked=True)
+        query = db.skip_locked(query)
         rows = await query
         if not rows:
             return 0

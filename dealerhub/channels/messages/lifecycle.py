@@ -263,8 +263,7 @@ async def dispatch_due(send: Any, now: datetime | None = None, limit: int = DISP
             ChannelOutbox.dispatched_at.is_null() & ChannelOutbox.done_at.is_null()
             & (ChannelOutbox.due_at <= now)
         ).order_by(ChannelOutbox.due_at).limit(limit)
-        if db.is_postgres():
-            query = query.lock_rows("UPDATE", skip_locked=True)
+        query = db.skip_locked(query)
         rows = await query
         if not rows:
             return 0

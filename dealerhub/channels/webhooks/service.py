@@ -410,8 +410,7 @@ async def dispatch_due(send: Any, now: datetime | None = None, limit: int = 500)
                                     WebhookQueue.delivery_id, WebhookQueue.oem).where(
             WebhookQueue.dispatched_at.is_null() & (WebhookQueue.due_at <= now)
         ).order_by(WebhookQueue.due_at).limit(limit)
-        if db.is_postgres():
-            query = query.lock_rows("UPDATE", skip_locked=True)
+        query = db.skip_locked(query)
         rows = await query
         for row in rows:
             send(str(row["tenant_id"]), str(row["delivery_id"]), str(row["id"]), bool(row["oem"]))

@@ -94,8 +94,7 @@ async def claim_due_for_dealer(dealer: dict[str, Any], now: datetime) -> int:
         query = Reminder.select_in_tenant(Reminder.id, Reminder.kind,
                                           Reminder.appointment_id).where(due).order_by(
             Reminder.due_at).limit(CLAIM_BATCH)
-        if db.is_postgres():
-            query = query.lock_rows("UPDATE", skip_locked=True, of=(Reminder,))
+        query = db.skip_locked(query, Reminder)
         for reminder in await query:
             appointment = await Appointment.select_in_tenant().where(
                 Appointment.id == reminder["appointment_id"]).output(load_json=True).first()

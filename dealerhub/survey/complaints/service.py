@@ -341,8 +341,7 @@ async def check_slas_for_dealer(tenant_id: uuid.UUID, now: datetime) -> int:
         )
         for sla, column, condition in checks:
             query = Complaint.objects_in_tenant().where(condition & column.is_null())
-            if db.is_postgres():
-                query = query.lock_rows("UPDATE", skip_locked=True, of=(Complaint,))
+            query = db.skip_locked(query, Complaint)
             for row in await query:
                 await Complaint.update_in_tenant({column: now}).where(Complaint.id == row.id)
                 await Alert.insert_in_tenant(Alert(

@@ -107,8 +107,7 @@ async def claim_due_for_dealer(tenant_id: uuid.UUID, now: datetime) -> int:
         query = Touchpoint.objects_in_tenant().where(
             Touchpoint.status == "scheduled", Touchpoint.due_at <= now,
         ).order_by(Touchpoint.due_at).limit(CLAIM_BATCH)
-        if db.is_postgres():
-            query = query.lock_rows("UPDATE", skip_locked=True, of=(Touchpoint,))
+        query = db.skip_locked(query, Touchpoint)
         rows = await query
         for row in rows:
             await _come_due(row, now)

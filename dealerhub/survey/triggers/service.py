@@ -228,8 +228,7 @@ async def claim_due_for_dealer(tenant_id: uuid.UUID, now: datetime) -> int:
         query = Invitation.objects_in_tenant().where(
             Invitation.status == "scheduled", Invitation.due_at <= now,
         ).order_by(Invitation.due_at).limit(CLAIM_BATCH).output(load_json=True)
-        if db.is_postgres():
-            query = query.lock_rows("UPDATE", skip_locked=True, of=(Invitation,))
+        query = db.skip_locked(query, Invitation)
         for row in await query:
             sent += await send_invitation(row, now) == "sent"
     return sent

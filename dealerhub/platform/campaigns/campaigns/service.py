@@ -264,8 +264,7 @@ async def advance_campaigns(tenant_id: uuid.UUID, now: datetime | None = None,
         query = CampaignRecipient.objects_in_tenant().where(
             CampaignRecipient.status.is_in(list(ACTIVE)) & (CampaignRecipient.next_step_at <= now)
         ).order_by(CampaignRecipient.next_step_at).limit(limit)
-        if db.is_postgres():
-            query = query.lock_rows("UPDATE", skip_locked=True)
+        query = db.skip_locked(query)
         due = await query
         sent = 0
         campaigns = {row.id: row for row in await Campaign.objects_in_tenant().where(
