@@ -79,6 +79,14 @@ def _redis_unreachable() -> str | None:
     return None
 
 
+def _require(service: str, problem: str | None) -> None:
+    """A service the run asked for but cannot reach: CI fails, elsewhere the run is skipped."""
+    if problem:
+        if IN_CI:
+            raise pytest.UsageError(f"CI=true needs {service}: {problem}")
+        pytest.exit(f"skipping the {service} run: {problem}", returncode=0)
+
+
 def _configure_environment() -> None:
     """Runs before any dealerhub module is imported: Piccolo reads its engine at import."""
     var_dir = Path(tempfile.mkdtemp(prefix="dealerhub-test-"))
@@ -99,11 +107,7 @@ def _configure_environment() -> None:
     if USE_POSTGRES and PG_ADMIN_DSN == "private":
         _start_private_postgres()
     if USE_POSTGRES:
-        problem = _pg_unreachable()
-        if problem:
-            if IN_CI:
-                raise pytest.UsageError(f"CI=true needs PostgreSQL: {problem}")
-            pytest.exit(f"skipping the PostgreSQL run: {problem}", returncode=0)
+        _require("PostgreSQL", _pg_unreachable())
         from dealerhub.platform.pg_admin import create_database
 
         name = f"dealerhub_test_{RUN_ID}"
@@ -112,11 +116,7 @@ def _configure_environment() -> None:
         os.environ["MIGRATION_DATABASE_URL"] = owner_dsn
         os.environ["DEALERHUB_TEST_PG_DATABASE"] = name
     if USE_REDIS:
-        problem = _redis_unreachable()
-        if problem:
-            if IN_CI:
-                raise pytest.UsageError(f"CI=true needs Redis: {problem}")
-            pytest.exit(f"skipping the Redis run: {problem}", returncode=0)
+        _require("Redis", _redis_unreachable())
         os.environ["REDIS_URL"] = TEST_REDIS_URL
     completed = subprocess.run(
         [sys.executable, "-m", "dealerhub.cli", "migrate"], capture_output=True, text=True, cwd=ROOT
