@@ -10,9 +10,17 @@ from litestar.response import Template
 
 from dealerhub.platform.campaigns.labels import LABELS
 from dealerhub.platform.web import page
-from dealerhub.tenants.web import PAGE_SIZE, input_errors, int_arg, page_count, validation_error
+from dealerhub.tenants.web import (
+    PAGE_SIZE,
+    found,
+    input_errors,
+    int_arg,
+    page_count,
+    validation_error,
+)
 
-__all__ = ["PAGE_SIZE", "input_errors", "int_arg", "page_count", "render", "validation_error"]
+__all__ = ["PAGE_SIZE", "found", "input_errors", "int_arg", "page_count", "render",
+           "validation_error"]
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:

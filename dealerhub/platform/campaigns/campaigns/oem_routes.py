@@ -9,13 +9,19 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from dealerhub.platform.auth import oem_admin_only, oem_staff
 from dealerhub.platform.campaigns.campaigns import oem
 from dealerhub.platform.campaigns.campaigns.schemas import OemCampaignCreate, OemCampaignRead
-from dealerhub.platform.campaigns.web import PAGE_SIZE, input_errors, int_arg, page_count, render
+from dealerhub.platform.campaigns.web import (
+    PAGE_SIZE,
+    found,
+    input_errors,
+    int_arg,
+    page_count,
+    render,
+)
 from dealerhub.platform.tables import Dealer
 from dealerhub.platform.tenancy import transaction
 from dealerhub.tenants.fields import FieldError, InvalidInput
@@ -32,16 +38,13 @@ class OemCampaignApiController(Controller):
     async def create(self, data: OemCampaignCreate) -> OemCampaignRead:
         with input_errors():
             row = await oem.create_oem_campaign(data)
-        found = await oem.get_oem_campaign(row.id)
-        assert found is not None
-        return found
+        campaign = await oem.get_oem_campaign(row.id)
+        assert campaign is not None
+        return campaign
 
     @get("/{oem_campaign_id:uuid}")
     async def read(self, oem_campaign_id: uuid.UUID) -> OemCampaignRead:
-        found = await oem.get_oem_campaign(oem_campaign_id)
-        if found is None:
-            raise NotFoundException("no such national campaign")
-        return found
+        return found(await oem.get_oem_campaign(oem_campaign_id), "national campaign")
 
 
 async def _active_dealers() -> list[dict]:
@@ -103,9 +106,7 @@ class OemCampaignPagesController(Controller):
 
     @get("/{oem_campaign_id:uuid}")
     async def detail(self, request: Request, oem_campaign_id: uuid.UUID) -> Template:
-        found = await oem.get_oem_campaign(oem_campaign_id)
-        if found is None:
-            raise NotFoundException("no such national campaign")
+        campaign = found(await oem.get_oem_campaign(oem_campaign_id), "national campaign")
         async with transaction(write=False):
             codes = {row["id"]: row["code"] for row in await Dealer.select(Dealer.id, Dealer.code)}
-        return render(request, "campaigns/hq_detail.html", campaign=found, codes=codes)
+        return render(request, "campaigns/hq_detail.html", campaign=campaign, codes=codes)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from dealerhub.platform.auth import dealer_staff
@@ -21,7 +20,14 @@ from dealerhub.platform.campaigns.campaigns.schemas import (
 from dealerhub.platform.campaigns.campaigns.tables import Campaign, CampaignRecipient
 from dealerhub.platform.campaigns.due_lists.rules import REASONS
 from dealerhub.platform.campaigns.segments import service as segments
-from dealerhub.platform.campaigns.web import PAGE_SIZE, input_errors, int_arg, page_count, render
+from dealerhub.platform.campaigns.web import (
+    PAGE_SIZE,
+    found,
+    input_errors,
+    int_arg,
+    page_count,
+    render,
+)
 from dealerhub.tenants.fields import InvalidInput
 
 
@@ -53,16 +59,11 @@ class CampaignApiController(Controller):
     @get("/{campaign_id:uuid}")
     async def read(self, request: Request, campaign_id: uuid.UUID) -> CampaignRead:
         row = await service.get_campaign(request.user.tenant_id, campaign_id)
-        if row is None:
-            raise NotFoundException("no such campaign")
-        return campaign_read(row)
+        return campaign_read(found(row, "campaign"))
 
     @get("/{campaign_id:uuid}/results")
     async def results(self, request: Request, campaign_id: uuid.UUID) -> CampaignResults:
-        found = await service.results(request.user.tenant_id, campaign_id)
-        if found is None:
-            raise NotFoundException("no such campaign")
-        return found
+        return found(await service.results(request.user.tenant_id, campaign_id), "campaign")
 
     @post("/{campaign_id:uuid}/recipients/{recipient_id:uuid}/response", status_code=200)
     async def response(self, request: Request, campaign_id: uuid.UUID,
@@ -70,9 +71,7 @@ class CampaignApiController(Controller):
         with input_errors():
             row = await service.record_response(request.user.tenant_id, campaign_id,
                                                 recipient_id, data.response, data.reason)
-        if row is None:
-            raise NotFoundException("no such recipient")
-        return recipient_read(row)
+        return recipient_read(found(row, "recipient"))
 
 
 class CampaignPagesController(Controller):
@@ -118,9 +117,7 @@ class CampaignPagesController(Controller):
     @get("/{campaign_id:uuid}")
     async def detail(self, request: Request, campaign_id: uuid.UUID) -> Template:
         tenant_id = request.user.tenant_id
-        campaign = await service.get_campaign(tenant_id, campaign_id)
-        if campaign is None:
-            raise NotFoundException("no such campaign")
+        campaign = found(await service.get_campaign(tenant_id, campaign_id), "campaign")
         number = int_arg(request.query_params.get("page"), 1)
         recipients, total = await service.list_recipients(tenant_id, campaign_id, page=number)
         return render(request, "campaigns/detail.html", campaign=campaign,
@@ -139,6 +136,5 @@ class CampaignPagesController(Controller):
                 str(form.get("response", "")), str(form.get("reason", "")))
         except InvalidInput as invalid:
             return Redirect(f"/campaigns/{campaign_id}?error={invalid.errors[0].field}")
-        if row is None:
-            raise NotFoundException("no such recipient")
+        found(row, "recipient")
         return Redirect(f"/campaigns/{campaign_id}")

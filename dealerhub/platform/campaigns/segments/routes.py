@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from dealerhub.platform.auth import dealer_staff
@@ -17,7 +16,14 @@ from dealerhub.platform.campaigns.segments.schemas import (
     SegmentRead,
     SegmentWrite,
 )
-from dealerhub.platform.campaigns.web import PAGE_SIZE, input_errors, int_arg, page_count, render
+from dealerhub.platform.campaigns.web import (
+    PAGE_SIZE,
+    found,
+    input_errors,
+    int_arg,
+    page_count,
+    render,
+)
 from dealerhub.tenants.fields import InvalidInput
 
 
@@ -49,9 +55,7 @@ class SegmentApiController(Controller):
 
     @get("/{segment_id:uuid}")
     async def read(self, request: Request, segment_id: uuid.UUID) -> SegmentRead:
-        row = await service.get_segment(request.user.tenant_id, segment_id)
-        if row is None:
-            raise NotFoundException("no such segment")
+        row = found(await service.get_segment(request.user.tenant_id, segment_id), "segment")
         return _read(row, await service.count_segment(request.user.tenant_id, row.definition))
 
 
