@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
-from litestar.exceptions import (
-    NotAuthorizedException,
-    NotFoundException,
-    PermissionDeniedException,
-)
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
-from dealerhub.channels.web import invalid
+from dealerhub.channels.web import found, invalid
 from dealerhub.channels.webhooks import service
 from dealerhub.channels.webhooks.schemas import (
     AttemptRead,
@@ -32,6 +30,15 @@ from dealerhub.channels.webhooks.schemas import (
     source_read,
 )
 from dealerhub.platform.auth import dealer_admin_only, oem_admin_only
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A WebhookInvalid from the service becomes a 400 naming its field."""
+    try:
+        yield
+    except service.WebhookInvalid as error:
+        raise invalid(error.field, str(error)) from None
 
 
 def dealer_of(request: Request) -> uuid.UUID:
@@ -59,58 +66,41 @@ class EndpointApi(Controller):
     @post("/endpoints")
     async def create_endpoint(self, request: Request, data: EndpointCreate) -> EndpointCreated:
         """Register an endpoint; its signing secret is shown once, here."""
-        try:
+        with _refusals():
             created = await service.create_endpoint(self.endpoint_owner(request), data.url,
                                                     data.event_types, data.description)
-        except service.WebhookInvalid as error:
-            raise invalid(error.field, str(error)) from None
         return EndpointCreated(**msgspec.structs.asdict(endpoint_read(created.row)),
                                secret=created.secret)
 
     @get("/endpoints/{endpoint_id:uuid}")
     async def get_endpoint(self, request: Request, endpoint_id: uuid.UUID) -> EndpointRead:
         row = await service.get_endpoint(self.endpoint_owner(request), endpoint_id)
-        if row is None:
-            raise NotFoundException("no such endpoint")
-        return endpoint_read(row)
+        return endpoint_read(found(row, "endpoint"))
 
     @patch("/endpoints/{endpoint_id:uuid}")
     async def update_endpoint(self, request: Request, endpoint_id: uuid.UUID,
                               data: EndpointUpdate) -> EndpointRead:
-        try:
+        with _refusals():
             row = await service.update_endpoint(self.endpoint_owner(request), endpoint_id,
                                                 url=data.url, event_types=data.event_types,
                                                 enabled=data.enabled)
-        except service.WebhookInvalid as error:
-            raise invalid(error.field, str(error)) from None
-        if row is None:
-            raise NotFoundException("no such endpoint")
-        return endpoint_read(row)
+        return endpoint_read(found(row, "endpoint"))
 
     @get("/endpoints/{endpoint_id:uuid}/deliveries")
     async def deliveries(self, request: Request, endpoint_id: uuid.UUID) -> list[DeliveryRead]:
         rows = await service.list_deliveries(self.endpoint_owner(request), endpoint_id)
-        if rows is None:
-            raise NotFoundException("no such endpoint")
-        return [delivery_read(r) for r in rows]
+        return [delivery_read(r) for r in found(rows, "endpoint")]
 
     @get("/deliveries/{delivery_id:uuid}/attempts")
     async def attempts(self, request: Request, delivery_id: uuid.UUID) -> list[AttemptRead]:
         rows = await service.list_attempts(self.endpoint_owner(request), delivery_id)
-        if rows is None:
-            raise NotFoundException("no such delivery")
-        return [attempt_read(r) for r in rows]
+        return [attempt_read(r) for r in found(rows, "delivery")]
 
     @post("/deliveries/{delivery_id:uuid}/replay", status_code=202)
     async def replay(self, request: Request, delivery_id: uuid.UUID) -> DeliveryRead:
-        try:
+        with _refusals():
             row = await service.replay(self.endpoint_owner(request), delivery_id)
-        except service.WebhookInvalid as error:
-            raise invalid(error.field, str(error)) from None
-        if row is None:
-            raise NotFoundException("no such delivery")
-        return delivery_read(row)
-
+        return delivery_read(found(row, "delivery"))
 
 
 class WebhookApiController(EndpointApi):
@@ -124,10 +114,8 @@ class WebhookApiController(EndpointApi):
     @post("/sources")
     async def create_source(self, request: Request, data: SourceCreate) -> SourceCreated:
         """Register a third party that sends us webhooks; its secret is shown once, here."""
-        try:
+        with _refusals():
             created = await service.create_source(request.user.tenant_id, data.name, data.kind)
-        except service.WebhookInvalid as error:
-            raise invalid(error.field, str(error)) from None
         return SourceCreated(**msgspec.structs.asdict(source_read(created.row)),
                              secret=created.secret)
 
@@ -159,6 +147,5 @@ class InboundWebhookController(Controller):
             raise NotAuthorizedException(str(error)) from None
         except service.WebhookInvalid as error:
             raise invalid(error.field, str(error)) from None
-        if result is None:
-            raise NotFoundException("no such source")
-        return InboundAccepted(result.receipt_id, result.duplicate)
+        accepted = found(result, "source")
+        return InboundAccepted(accepted.receipt_id, accepted.duplicate)
