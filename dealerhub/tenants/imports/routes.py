@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import ValidationException
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
@@ -20,7 +20,7 @@ from dealerhub.tenants.imports.kinds import KINDS
 from dealerhub.tenants.imports.schemas import BulkImport, ImportRead, ImportRowErrorRead
 from dealerhub.tenants.imports.tables import ImportJob
 from dealerhub.tenants.imports.tasks import run
-from dealerhub.tenants.web import api_read, render
+from dealerhub.tenants.web import api_read, found, render
 
 UPLOAD_LIMIT_BYTES = 512 * 1024 * 1024
 BULK_LIMIT_BYTES = 32 * 1024 * 1024
@@ -36,12 +36,6 @@ def import_read(job: ImportJob, errors: list[Any] | None = None) -> ImportRead:
         created_at=job.created_at, finished_at=job.finished_at,
         errors=[ImportRowErrorRead(e.row_number, e.field, e.reason) for e in errors or []],
     )
-
-
-def _found(job: ImportJob | None) -> ImportJob:
-    if job is None:
-        raise NotFoundException("no such import")
-    return job
 
 
 class ImportApiController(Controller):
@@ -78,10 +72,8 @@ class ImportApiController(Controller):
 
     @get("/{import_id:uuid}", guards=api_read)
     async def read(self, request: Request, import_id: uuid.UUID) -> ImportRead:
-        job = _found(await service.get_import(request.user.tenant_id, import_id))
+        job = found(await service.get_import(request.user.tenant_id, import_id), "import")
         return import_read(job, await service.import_errors(request.user.tenant_id, import_id))
-
-
 
 
 class ImportPageController(Controller):
@@ -128,7 +120,7 @@ class ImportPageController(Controller):
 
     @get("/{import_id:uuid}", include_in_schema=False)
     async def detail(self, request: Request, import_id: uuid.UUID) -> Template:
-        job = _found(await service.get_import(request.user.tenant_id, import_id))
+        job = found(await service.get_import(request.user.tenant_id, import_id), "import")
         template = "imports/_progress.html" if request.headers.get("hx-request") \
             else "imports/detail.html"
         return render(request, template, job=job, percent=service.progress_percent(job),
