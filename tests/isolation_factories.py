@@ -200,3 +200,16 @@ async def make_local_question(dealer: DealerFixture) -> uuid.UUID:
 
     return (await save_local(dealer.id, QuestionWrite(
         key="local.isolation", kind="rating", step="overall", text_zh="测试", text_en="Test"))).id
+
+
+@factory("flag_review_id")
+async def make_flag_review(dealer: DealerFixture) -> uuid.UUID:
+    from datetime import UTC, datetime
+
+    from dealerhub.survey.integrity.tables import FlagReview
+
+    row = FlagReview(tenant_id=dealer.id, region_id=dealer.region_id,
+                     invitation_id=uuid.uuid4(), answered_at=datetime.now(UTC),
+                     flags="solicited")
+    await FlagReview.insert(row)
+    return row.id

@@ -13,6 +13,7 @@ from dealerhub.survey import tasks as _tasks  # noqa: F401 - consumers, template
 from dealerhub.survey.answers.routes import CustomerSurveyController
 from dealerhub.survey.complaints import service as complaints
 from dealerhub.survey.complaints.routes import ComplaintApiController, ComplaintPagesController
+from dealerhub.survey.integrity.routes import FlagReviewApiController, FlagReviewPagesController
 from dealerhub.survey.questions.routes import QuestionApiController, QuestionPagesController
 from dealerhub.survey.results.routes import NationalResultsController, ResultsPagesController
 from dealerhub.survey.touchpoints.routes import CallListController
@@ -27,6 +28,8 @@ SURVEY_ROUTES: list[Any] = [
     CallListController,
     ResultsPagesController,
     NationalResultsController,
+    FlagReviewPagesController,
+    FlagReviewApiController,
     QuestionApiController,
     QuestionPagesController,
     create_static_files_router(path="/static/survey", directories=[STATIC],
@@ -39,6 +42,7 @@ register_nav("dealer", "/survey/calls", "Call list", {"cs_agent", "dealer_admin"
 register_nav("dealer", "/survey/questions", "Question bank", DEALER_ROLES, order=43)
 register_nav("hq", "/hq/survey", "National survey results", OEM_ROLES, order=40)
 register_nav("hq", "/hq/survey/questions", "Question bank", OEM_ROLES, order=41)
+register_nav("hq", "/hq/survey/flags", "Flagged responses", OEM_ROLES, order=42)
 
 
 async def _unread_alerts(user: CurrentUser) -> int:

@@ -73,3 +73,21 @@ async def sent_invitation(tenant_id: uuid.UUID, **fields: Any):
         row = await Invitation.objects_in_tenant().where(
             Invitation.customer_id == visited.customer_id).output(load_json=True).first()
     return row
+
+
+async def invited(tenant_id: uuid.UUID, keys: list[str], advisor: uuid.UUID | None = None,
+                  **customer_fields: Any):
+    """A quick review with these questions, sent now to a new customer with a visit."""
+    from dealerhub.platform.tenancy import tenant_scope
+    from dealerhub.survey.triggers import service as triggers
+    from dealerhub.survey.triggers.tables import Invitation
+
+    visited = await visited_customer(tenant_id, **customer_fields)
+    now = datetime.now(UTC)
+    async with tenant_scope(tenant_id):
+        row = await triggers.create_direct(visited.customer_id, "quick", keys, now)
+        row.advisor_staff_id = advisor
+        await Invitation.update_in_tenant({Invitation.advisor_staff_id: advisor}).where(
+            Invitation.id == row.id)
+        await triggers.send_invitation(row, now)
+    return row

@@ -16,7 +16,7 @@ from dealerhub.survey.triggers import service as triggers
 from dealerhub.survey.triggers.tables import Invitation
 from dealerhub.tenants.staff.schemas import StaffCreate
 from dealerhub.tenants.staff.service import create_staff
-from tests.survey.conftest import visited_customer
+from tests.survey.conftest import invited, visited_customer
 from tests.tenants.factories import make_phone
 
 pytestmark = pytest.mark.anyio
@@ -24,16 +24,7 @@ PERFECT = {"overall.csat": "5", "care.updates": "5"}
 
 
 async def _invite(dealer, advisor=None, **customer_fields) -> Invitation:
-    visited = await visited_customer(dealer.id, **customer_fields)
-    now = datetime.now(UTC)
-    async with tenant_scope(dealer.id):
-        row = await triggers.create_direct(visited.customer_id, "quick",
-                                           [*PERFECT, "overall.comment"], now)
-        row.advisor_staff_id = advisor
-        await Invitation.update_in_tenant({Invitation.advisor_staff_id: advisor}).where(
-            Invitation.id == row.id)
-        await triggers.send_invitation(row, now)
-    return row
+    return await invited(dealer.id, [*PERFECT, "overall.comment"], advisor, **customer_fields)
 
 
 async def _flags(dealer, row: Invitation) -> list[str]:

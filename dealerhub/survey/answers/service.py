@@ -21,6 +21,7 @@ from dealerhub.survey.answers.tables import (
 from dealerhub.survey.common import utcnow
 from dealerhub.survey.complaints import service as complaints
 from dealerhub.survey.complaints.tables import Complaint
+from dealerhub.survey.integrity import service as integrity
 from dealerhub.survey.integrity.service import Submission, flags_for
 from dealerhub.survey.messages import QUESTION_TEMPLATE
 from dealerhub.survey.questions import service as questions
@@ -185,20 +186,24 @@ async def _record(view: SurveyView, raw: dict[str, Any], source: Submission,
     row.client_ip = source.client_ip[:64] or row.client_ip
     roles = {q.key: q.role for q in view.questions}
     scores = {a["question_key"]: a["score"] for a in added if a["score"] is not None}
+    review = await integrity.review_of(row.id) if flags else None
+    flagged = bool(flags) and not integrity.counts(review, flags)
     fact = None if row.kind == "confirm" else await fact_values(
         row.id, [{**a, "role": roles.get(a["question_key"], "")} for a in all_answers],
-        bool(flags), now)
+        flagged, now)
     # answers, event, invitation and fact in one statement (one round trip on PostgreSQL)
     await save_submission(row, added, events.outbox_values("survey.answered", {
         "invitation_id": row.id, "customer_id": row.customer_id, "kind": row.kind,
         "advisor_staff_id": row.advisor_staff_id, "channel": source.channel,
-        "scores": scores, "complete": status == "answered", "flagged": bool(flags),
+        "scores": scores, "complete": status == "answered", "flagged": flagged,
         "csat": next((a["value_int"] for a in added if roles.get(a["question_key"]) == "csat"),
                      None),
         "nps": next((a["value_int"] for a in added if roles.get(a["question_key"]) == "nps"),
                     None),
         **staff_judgements(row.advisor_staff_id, view.questions, added),
         "answered_at": now}), fact)
+    if flags and row.kind != "confirm":
+        await integrity.queue_for_review(row, all_answers, flags, review, now)
     await _react_to_negative(view, added, now)
     return len(new)
 

@@ -28,7 +28,7 @@ async def fact_values(invitation_id: uuid.UUID, answers: list[dict], flagged: bo
             by_step.setdefault(a["step"], []).append(a["score"])
     csat = next((a["value_int"] for a in answers if a.get("role") == "csat"), None)
     nps = next((a["value_int"] for a in answers if a.get("role") == "nps"), None)
-    values = (uuid.uuid4(), at, tid, await _region(tid), invitation_id, at.date(), scores,
+    values = (uuid.uuid4(), at, tid, await dealer_region(tid), invitation_id, at.date(), scores,
               {step: round(sum(v) / len(v), 1) for step, v in by_step.items()},
               float(csat) if csat is not None else None, nps, flagged)
     return dict(zip(FACT_COLUMNS, values, strict=True))
@@ -44,7 +44,7 @@ async def write_fact(values: dict[str, Any]) -> None:
 _regions: dict[uuid.UUID, uuid.UUID | None] = {}
 
 
-async def _region(tenant_id: uuid.UUID) -> uuid.UUID | None:
+async def dealer_region(tenant_id: uuid.UUID) -> uuid.UUID | None:
     """A dealer's region (it does not move between regions while a process runs)."""
     if tenant_id not in _regions:
         dealer = await Dealer.select(Dealer.region).where(Dealer.id == tenant_id).first()

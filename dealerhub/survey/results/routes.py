@@ -13,6 +13,7 @@ from dealerhub.platform.web.i18n import gettext_for, request_locale
 from dealerhub.survey import web
 from dealerhub.survey.common import as_uuid
 from dealerhub.survey.complaints import service as complaints
+from dealerhub.survey.integrity.service import FLAG_LABELS, STATE_LABELS
 from dealerhub.survey.questions.tables import STEPS
 from dealerhub.survey.results import service
 
@@ -43,7 +44,8 @@ class ResultsPagesController(Controller):
         return page(request, "survey/results.html", r=found, days=_days(days), periods=PERIODS,
                     verbatims=words, page_number=page_number, pages=web.pages(total, 20),
                     trend=trend, step_labels=STEP_LABELS,
-                    flagged=await service.flagged_invitations(tid))
+                    flagged=await service.flagged_invitations(tid),
+                    flag_labels=FLAG_LABELS, state_labels=STATE_LABELS)
 
 
 class NationalResultsController(Controller):

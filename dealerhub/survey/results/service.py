@@ -17,6 +17,7 @@ from dealerhub.platform.tables import Region
 from dealerhub.platform.tenancy import tenant_scope
 from dealerhub.survey.answers.tables import Answer
 from dealerhub.survey.common import utcnow
+from dealerhub.survey.integrity import service as integrity
 from dealerhub.survey.questions import service as questions
 from dealerhub.survey.questions.tables import STEPS
 from dealerhub.survey.results.tables import ResponseFact
@@ -145,20 +146,34 @@ async def verbatims(tenant_id: uuid.UUID, page: int = 1,
         ).where(where).order_by(Answer.answered_at, ascending=False).limit(per_page).offset(
             (page - 1) * per_page)
         total = await Answer.count_in_tenant().where(where)
-        flagged = {row["id"] for row in await Invitation.select_in_tenant(
-            Invitation.id, Invitation.flags).where(
-            Invitation.id.is_in([r["invitation_id"] for r in rows])) if loaded(row["flags"], [])
-        } if rows else set()
+    ids = [r["invitation_id"] for r in rows]
+    flagged = {row["invitation_id"] for row in await ResponseFact.select(
+        ResponseFact.invitation_id).where(
+        (ResponseFact.tenant_id == tenant_id) & ResponseFact.invitation_id.is_in(ids)
+        & (ResponseFact.flagged == True))  # noqa: E712
+    } if ids else set()
     return [Verbatim(r["answered_at"], r["question_key"], r["value_text"],
                      r["invitation_id"] in flagged) for r in rows], total
 
 
-async def flagged_invitations(tenant_id: uuid.UUID, limit: int = 50) -> list[Invitation]:
+@dataclass(frozen=True)
+class FlaggedResponse:
+    id: uuid.UUID  # the invitation
+    answered_at: datetime | None
+    flags: list[str]
+    review_state: str  # headquarters' review: pending / upheld / cleared
+
+
+async def flagged_invitations(tenant_id: uuid.UUID, limit: int = 50) -> list[FlaggedResponse]:
+    """The dealer's flagged responses, newest first, with headquarters' review state."""
     async with tenant_scope(tenant_id, write=False):
         rows = await Invitation.objects_in_tenant().where(
             Invitation.status.is_in(["partial", "answered"])
         ).order_by(Invitation.answered_at, ascending=False).limit(500).output(load_json=True)
-    return [row for row in rows if loaded(row.flags, [])][:limit]
+    flagged = [row for row in rows if loaded(row.flags, [])][:limit]
+    states = await integrity.review_states(tenant_id, [row.id for row in flagged])
+    return [FlaggedResponse(row.id, row.answered_at, list(loaded(row.flags, [])),
+                            states.get(row.id, "pending")) for row in flagged]
 
 
 # --- national (OEM) ------------------------------------------------------------------------
