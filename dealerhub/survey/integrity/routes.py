@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from dealerhub.platform.auth import CurrentUser, oem_staff
@@ -25,8 +24,10 @@ from dealerhub.survey.integrity.schemas import (
 )
 from dealerhub.survey.integrity.tables import REVIEW_STATES
 from dealerhub.tenants.fields import InvalidInput
+from dealerhub.tenants.web import found
 
 MAX_PER_PAGE = 100
+WHAT = "flagged response"
 
 
 def _reviewer(user: CurrentUser) -> service.Reviewer:
@@ -49,38 +50,39 @@ class FlagReviewApiController(Controller):
         first; no customer data."""
         page, per_page = web.int_arg(page, 1), web.int_arg(per_page, 25, 1, MAX_PER_PAGE)
         chosen = service.ReviewFilter(dealer_id, region_id, flag, review_state, sort)
-        try:
+        with web.input_errors():
             items, total = await service.list_reviews(
                 chosen, _reviewer(request.user).region_only, page, per_page)
-        except InvalidInput as invalid:
-            raise web.validation_error(invalid) from None
         return FlagReviewPage([flag_review_read(i) for i in items], total, page, per_page)
 
     @get("/{flag_review_id:uuid}")
     async def read(self, request: Request, flag_review_id: uuid.UUID) -> FlagReviewRead:
-        found = await service.get_review(flag_review_id, _reviewer(request.user).region_only)
-        if found is None:
-            raise NotFoundException("no such flagged response")
-        return flag_review_read(found)
+        return flag_review_read(found(await service.get_review(
+            flag_review_id, _reviewer(request.user).region_only), WHAT))
 
     @post("/{flag_review_id:uuid}/decision", status_code=200)
     async def decide(self, request: Request, flag_review_id: uuid.UUID,
                      data: FlagDecisionWrite) -> FlagReviewRead:
         """Clear (genuine: counted from now on) or uphold (kept out); re-deciding is
         recorded."""
-        try:
-            found = await service.decide(flag_review_id, data.decision, data.note,
-                                         _reviewer(request.user))
-        except InvalidInput as invalid:
-            raise web.validation_error(invalid) from None
-        if found is None:
-            raise NotFoundException("no such flagged response")
-        return flag_review_read(found)
+        with web.input_errors():
+            decided = await service.decide(flag_review_id, data.decision, data.note,
+                                           _reviewer(request.user))
+        return flag_review_read(found(decided, WHAT))
+
+
+def _described(invalid: InvalidInput) -> str:
+    return "; ".join(f"{e.field}: {e.reason}" for e in invalid.errors)
 
 
 def _filter_args(values: dict[str, Any]) -> dict[str, str]:
     return {name: str(values.get(name) or "") for name in ("dealer", "region", "flag",
                                                             "review_state", "sort")}
+
+
+def _query(args: dict[str, str]) -> str:
+    """The filters as a query string, to come back to the same view."""
+    return urlencode({k: v for k, v in args.items() if v})
 
 
 class FlagReviewPagesController(Controller):
@@ -98,8 +100,7 @@ class FlagReviewPagesController(Controller):
         try:
             items, total = await service.list_reviews(chosen, region_only, page_number)
         except InvalidInput as invalid:
-            items, total, status_code = [], 0, 400
-            error = "; ".join(f"{e.field}: {e.reason}" for e in invalid.errors)
+            items, total, status_code, error = [], 0, 400, _described(invalid)
         dealers = Dealer.select(Dealer.id, Dealer.code, Dealer.name).order_by(Dealer.code)
         regions = Region.select(Region.id, Region.name_zh, Region.name_en).order_by(Region.code)
         if region_only is not None:  # a regional manager picks among their own dealers
@@ -108,7 +109,7 @@ class FlagReviewPagesController(Controller):
         return page(request, "survey/flag_reviews.html", status_code=status_code, items=items,
                     total=total, page_number=page_number,
                     pages=web.pages(total, service.PER_PAGE), args=args,
-                    query=urlencode({k: v for k, v in args.items() if v}),
+                    query=_query(args),
                     dealers=await dealers, regions=await regions, flags=service.FLAGS,
                     flag_labels=service.FLAG_LABELS, states=REVIEW_STATES,
                     state_labels=service.STATE_LABELS, error=error)
@@ -123,14 +124,12 @@ class FlagReviewPagesController(Controller):
         form = await web.form_data(request)
         args = _filter_args(form)
         try:
-            found = await service.decide(flag_review_id, web.text(form, "decision"),
-                                         str(form.get("note") or "").strip(),
-                                         _reviewer(request.user))
+            decided = await service.decide(flag_review_id, web.text(form, "decision"),
+                                           web.text(form, "note"), _reviewer(request.user))
         except InvalidInput as invalid:
-            return await self._page(request, args, 1, status_code=400, error="; ".join(
-                f"{e.field}: {e.reason}" for e in invalid.errors))
-        if found is None:
-            raise NotFoundException("no such flagged response")
-        query = urlencode({k: v for k, v in args.items() if v})
+            return await self._page(request, args, 1, status_code=400,
+                                    error=_described(invalid))
+        found(decided, WHAT)
+        query = _query(args)
         return Redirect(f"/hq/survey/flags?{query}" if query else "/hq/survey/flags",
                         status_code=303)
