@@ -275,6 +275,11 @@ async def rebuild_rollups(
             "create unique index rollup_sums_key on rollup_sums "
             "(dealer_id, metric_key, metric_version, period_start, staff_id)"
         )
+        if postgres:
+            # a temporary table has no statistics until analysed (autovacuum never sees
+            # it): unanalysed, the delete below probed the key 68,500 times (1.0 s)
+            # instead of one hash anti-join (0.28 s)
+            await db.fetch("analyze rollup_sums")
         await db.fetch(
             f"delete from metric_rollup where {stored} and not exists "
             f"(select 1 from rollup_sums s where {SAME_ROLLUP})",

@@ -300,3 +300,17 @@ def test_period_boundaries() -> None:
     assert service.period_start("quarter", day) == date(2030, 4, 1)
     assert service.period_end("quarter", date(2030, 10, 1)) == date(2031, 1, 1)
     assert service.period_end("week", date(2030, 5, 13)) == date(2030, 5, 20)
+
+
+@pytest.mark.postgres
+async def test_rollup_pages_keep_room_for_heap_only_rewrites(pg_owner_dsn: str) -> None:
+    """A recompute rewrites a period's numbers in place only while pages have room."""
+    import asyncpg
+
+    connection = await asyncpg.connect(pg_owner_dsn)
+    try:
+        options = await connection.fetchval(
+            "select reloptions from pg_class where relname = 'metric_rollup'")
+    finally:
+        await connection.close()
+    assert options is not None and "fillfactor=50" in options
