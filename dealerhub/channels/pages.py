@@ -20,6 +20,7 @@ from dealerhub.channels.messages import service as messages
 from dealerhub.channels.plugin import channel_class
 from dealerhub.channels.webhooks import service as webhooks
 from dealerhub.channels.webhooks.routes import dealer_of
+from dealerhub.platform.audit import AUDIT_READS, note_customer, note_customers_shown
 from dealerhub.platform.auth import dealer_admin_only, dealer_staff, oem_admin_only
 from dealerhub.platform.web import page
 from dealerhub.platform.web.i18n import request_locale
@@ -63,21 +64,23 @@ class ChannelPagesController(Controller):
             return await _settings_page(request, 400, error=str(error), error_channel=channel)
         return Redirect("/channels", status_code=303)
 
-    @get("/messages", guards=[dealer_staff])
+    @get("/messages", guards=[dealer_staff], opt=AUDIT_READS)
     async def message_log(self, request: Request, status: str | None = None,
                           page_number: int = 1) -> Template:
         status = status if status in messages.MESSAGE_STATUSES else None
         page_number = max(1, page_number)
         rows = await messages.list_messages(request.user.tenant_id, status=status, limit=50,
                                             offset=(page_number - 1) * 50)
+        note_customers_shown(request, (row.customer_id for row in rows))
         return page(request, "channels/messages.html", messages=rows, status=status,
                     statuses=messages.MESSAGE_STATUSES, page_number=page_number)
 
-    @get("/messages/{message_id:uuid}", guards=[dealer_staff])
+    @get("/messages/{message_id:uuid}", guards=[dealer_staff], opt=AUDIT_READS)
     async def message_detail(self, request: Request, message_id: uuid.UUID) -> Template:
         found = await messages.get_message(request.user.tenant_id, message_id)
         if found is None:
             raise NotFoundException("no such message")
+        note_customer(request, found.customer_id)
         return page(request, "channels/message.html", message=found)
 
 

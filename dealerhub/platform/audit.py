@@ -12,6 +12,13 @@ Records of the last half second can be lost if the process dies; the trail listi
 shutdown flush the buffer first. The customer is the route's
 `customer_id` path parameter, or what the handler names with `note_customer` (a
 vehicle's owner, a customer just created).
+
+A list read (a search, a board, a queue: many customers on one page) is one row naming the
+route and its query (phones and e-mail addresses masked as in the logs) and how many
+customers it showed, plus one narrow `audit_customer_shown` row per customer the handler
+named with `note_customers_shown`. Both join the same buffer and are written by the same
+flush (one statement on PostgreSQL), so a search costs no round trip of its own, and "who
+saw customer X" is one index range per table instead of a scan of every list read.
 """
 
 from __future__ import annotations
@@ -20,32 +27,43 @@ import asyncio
 import logging
 import uuid
 import weakref
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote_plus
 
 from litestar.connection import ASGIConnection
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from dealerhub.platform.db import fetch
-from dealerhub.platform.tables import AuditLog
+from dealerhub.platform.db import fetch, is_postgres
+from dealerhub.platform.log_redaction import redact
+from dealerhub.platform.tables import AuditCustomerShown, AuditLog
+from dealerhub.platform.tenancy import insert_rows, transaction
 
 log = logging.getLogger(__name__)
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-TRAIL_ACTIONS = {"read": ["GET"], "change": sorted(STATE_CHANGING)}
+# The kinds an auditor filters by: a record's read, a change, a list read (many customers).
+TRAIL_ACTIONS = ("read", "change", "list")
 AUDIT_ACTOR_KEY = "dealerhub.audit_actor"
 AUDIT_CUSTOMER_KEY = "dealerhub.audit_customer"
+AUDIT_SHOWN_KEY = "dealerhub.audit_shown"
 AUDIT_READS = {"audit_customer_reads": True}
 # A route's writes joining the read buffer instead of an INSERT each: the car owner's pages
 # behind signed links, whose business rows already record what was done and from where.
 AUDIT_BUFFERED_WRITES = {"audit_buffered_writes": True}
 READ_FLUSH_SECONDS = 0.5
 READ_FLUSH_ROWS = 500
+SHOWN_FLUSH_ROWS = 20_000
 # Buffered reads are plain tuples in READ_COLUMNS order: building Piccolo objects and their
 # INSERT cost more CPU than the rest of the read.
 READ_COLUMNS = ("id", "created_at", "at", "user_id", "actor", "tenant_id", "action", "target",
-                "status_code", "ip", "customer_id")
+                "status_code", "ip", "customer_id", "query", "shown")
+SHOWN_COLUMNS = ("audit_id", "tenant_id", "customer_id", "created_at")
+# SQLite takes up to 32,766 parameters a statement
+SQLITE_PARAMETERS = 30_000
 _pending_reads: list[tuple[Any, ...]] = []
+_pending_shown: list[tuple[Any, ...]] = []
 # One pending flush per event loop (the API's, a test client's): a task of a loop that
 # closed must not stop the next loop from scheduling its own.
 _flush_tasks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[None]] = (
@@ -55,6 +73,14 @@ _flush_tasks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[
 def note_customer(connection: ASGIConnection, customer_id: uuid.UUID | None) -> None:
     """Name the customer whose record this request reads or changes."""
     connection.scope[AUDIT_CUSTOMER_KEY] = customer_id  # type: ignore[literal-required]
+
+
+def note_customers_shown(connection: ASGIConnection,
+                         customer_ids: Iterable[uuid.UUID | None]) -> None:
+    """Name the customers a list read shows (the route needs `opt=AUDIT_READS`): the read is
+    recorded once and linked to each of them. Calls add up (a board and its alerts)."""
+    shown = connection.scope.setdefault(AUDIT_SHOWN_KEY, {})  # type: ignore[misc]
+    shown.update(dict.fromkeys(c for c in customer_ids if c is not None))
 
 
 def _opted(scope: Scope, option: str) -> bool:
@@ -85,8 +111,10 @@ class AuditMiddleware:
         finally:
             customer_id = _customer_of(scope)
             if scope.get("method") not in STATE_CHANGING:
-                if customer_id and status["code"] < 400:
-                    await _buffer(scope, status["code"], customer_id)
+                shown = scope.get(AUDIT_SHOWN_KEY)
+                if status["code"] < 400 and (shown is not None or customer_id):
+                    await _buffer(scope, status["code"], None if shown is not None else customer_id,
+                                  shown)
             elif _opted(scope, "audit_buffered_writes"):
                 await _buffer(scope, status["code"], customer_id)
             else:
@@ -109,19 +137,43 @@ def _who(scope: Scope) -> tuple[uuid.UUID | None, str, uuid.UUID | None, str]:
         client[0] if client else "")
 
 
-def _row(scope: Scope, status_code: int, customer_id: uuid.UUID | None) -> tuple[Any, ...]:
+def _query(scope: Scope) -> str:
+    """The query string as the user typed it, phones and e-mail addresses masked."""
+    raw = scope.get("query_string", b"")
+    return redact(unquote_plus(raw.decode("latin-1")))[:500] if raw else ""
+
+
+def _row(scope: Scope, status_code: int, customer_id: uuid.UUID | None,
+         shown: int | None = None) -> tuple[Any, ...]:
     """One audit record in READ_COLUMNS order."""
     user_id, actor, tenant_id, ip = _who(scope)
     now = datetime.now(UTC)
     return (uuid.uuid4(), now, now, user_id, actor, tenant_id, scope.get("method", ""),
-            scope.get("path", "")[:500], status_code, ip, customer_id)
+            scope.get("path", "")[:500], status_code, ip, customer_id, _query(scope), shown)
 
 
-async def _insert(rows: list[tuple[Any, ...]]) -> None:
-    """One plain multi-row INSERT (building Piccolo objects cost more than the write)."""
-    one = "(" + ", ".join(["{}"] * len(READ_COLUMNS)) + ")"
-    await fetch(f"insert into audit_log ({', '.join(READ_COLUMNS)}) values "
-                + ", ".join([one] * len(rows)), *(value for row in rows for value in row))
+async def _insert(rows: Sequence[tuple[Any, ...]], shown: Sequence[tuple[Any, ...]] = ()) -> None:
+    """The records and the customers their list reads showed. PostgreSQL: one statement,
+    one array a column (its text does not depend on the number of rows). SQLite: plain
+    multi-row INSERTs in one transaction (building Piccolo objects cost more than the
+    write)."""
+    if is_postgres():
+        await insert_rows((AuditLog, [dict(zip(READ_COLUMNS, row, strict=True)) for row in rows]),
+                          (AuditCustomerShown,
+                           [dict(zip(SHOWN_COLUMNS, row, strict=True)) for row in shown]))
+        return
+    async with transaction():
+        await _values("audit_log", READ_COLUMNS, rows)
+        await _values("audit_customer_shown", SHOWN_COLUMNS, shown)
+
+
+async def _values(table: str, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
+    one = "(" + ", ".join(["{}"] * len(columns)) + ")"
+    size = SQLITE_PARAMETERS // len(columns)
+    for start in range(0, len(rows), size):
+        part = rows[start:start + size]
+        await fetch(f"insert into {table} ({', '.join(columns)}) values "
+                    + ", ".join([one] * len(part)), *(value for row in part for value in row))
 
 
 async def record(scope: Scope, status_code: int, customer_id: uuid.UUID | None = None) -> None:
@@ -131,9 +183,14 @@ async def record(scope: Scope, status_code: int, customer_id: uuid.UUID | None =
         log.exception("could not write the audit record for %s", scope.get("path"))
 
 
-async def _buffer(scope: Scope, status_code: int, customer_id: uuid.UUID | None) -> None:
-    _pending_reads.append(_row(scope, status_code, customer_id))
-    if len(_pending_reads) >= READ_FLUSH_ROWS:
+async def _buffer(scope: Scope, status_code: int, customer_id: uuid.UUID | None,
+                  shown: dict[uuid.UUID, None] | None = None) -> None:
+    row = _row(scope, status_code, customer_id, None if shown is None else len(shown))
+    _pending_reads.append(row)
+    if shown and row[5] is not None:
+        audit_id, at, tenant_id = row[0], row[2], row[5]
+        _pending_shown.extend((audit_id, tenant_id, shown_id, at) for shown_id in shown)
+    if len(_pending_reads) >= READ_FLUSH_ROWS or len(_pending_shown) >= SHOWN_FLUSH_ROWS:
         await flush_reads()
     else:
         loop = asyncio.get_running_loop()
@@ -149,12 +206,13 @@ async def _flush_soon() -> None:
 
 async def flush_reads() -> None:
     """Write the buffered reads in one statement (listing the trail and shutdown call it)."""
-    rows = _pending_reads[:]
+    rows, shown = _pending_reads[:], _pending_shown[:]
     _pending_reads.clear()
+    _pending_shown.clear()
     if not rows:
         return
     try:
-        await _insert(rows)
+        await _insert(rows, shown)
     except Exception:
         log.exception("could not write %d audited reads", len(rows))
 
@@ -163,6 +221,53 @@ async def flush_reads() -> None:
 class TrailPage:
     rows: list[dict]
     total: int
+
+
+_TRAIL_COLUMNS = ("a.id, a.at, a.user_id, a.actor, a.action, a.target, a.query, a.status_code, "
+                  "a.ip, a.shown")
+_CHANGES = ", ".join(f"'{method}'" for method in sorted(STATE_CHANGING))
+# What each kind is among the rows naming one customer, and among all rows.
+_KIND_OF_NAMED = {"read": "a.action = 'GET'", "change": f"a.action in ({_CHANGES})"}
+_KIND_OF_ANY = {None: "(a.customer_id is not null or a.shown is not null)",
+                "read": "a.customer_id is not null and a.action = 'GET'",
+                "change": f"a.customer_id is not null and a.action in ({_CHANGES})",
+                "list": "a.shown is not null"}
+
+
+def _trail_sql(tenant_id: uuid.UUID, customer_id: uuid.UUID | None, user_id: uuid.UUID | None,
+               since: datetime | None, until: datetime | None,
+               action: str | None) -> tuple[str, list[Any]]:
+    """The trail as one SELECT: with a customer, the rows naming it and the list reads that
+    showed it (each through its own index); without, every row naming customers."""
+
+    def narrowed(at: str) -> tuple[str, list[Any]]:
+        sql, args = "", []
+        for condition, value in ((f" and {at} >= {{}}", since), (f" and {at} < {{}}", until),
+                                 (" and a.user_id = {}", user_id)):
+            if value is not None:
+                sql += condition
+                args.append(value)
+        return sql, args
+
+    named, named_args = narrowed("a.at")
+    if customer_id is None:
+        return (f"select {_TRAIL_COLUMNS}, a.customer_id from audit_log a "
+                f"where a.tenant_id = {{}} and {_KIND_OF_ANY[action]}{named}",
+                [tenant_id, *named_args])
+    branches: list[str] = []
+    args: list[Any] = []
+    if action != "list":
+        kind = f" and {_KIND_OF_NAMED[action]}" if action else ""
+        branches.append(f"select {_TRAIL_COLUMNS}, a.customer_id from audit_log a "
+                        f"where a.tenant_id = {{}} and a.customer_id = {{}}{kind}{named}")
+        args += [tenant_id, customer_id, *named_args]
+    if action in (None, "list"):
+        linked, linked_args = narrowed("s.created_at")
+        branches.append(f"select {_TRAIL_COLUMNS}, s.customer_id from audit_customer_shown s "
+                        f"join audit_log a on a.id = s.audit_id "
+                        f"where s.tenant_id = {{}} and s.customer_id = {{}}{linked}")
+        args += [tenant_id, customer_id, *linked_args]
+    return " union all ".join(branches), args
 
 
 async def customer_trail(
@@ -176,28 +281,12 @@ async def customer_trail(
     page: int = 1,
     per_page: int = 50,
 ) -> TrailPage:
-    """Who read or changed the dealer's customer records, newest first. `action` is
-    "read" or "change"; `until` is exclusive."""
+    """Who read, changed or listed the dealer's customer records, newest first. `action` is
+    one of TRAIL_ACTIONS; `until` is exclusive. A list read carries the customer asked
+    about, or none when not asked about one."""
     await flush_reads()
-    conditions = [AuditLog.tenant_id == tenant_id, AuditLog.customer_id.is_not_null()]
-    if customer_id is not None:
-        conditions.append(AuditLog.customer_id == customer_id)
-    if user_id is not None:
-        conditions.append(AuditLog.user_id == user_id)
-    if since is not None:
-        conditions.append(AuditLog.at >= since)
-    if until is not None:
-        conditions.append(AuditLog.at < until)
-    if action is not None:
-        conditions.append(AuditLog.action.is_in(TRAIL_ACTIONS[action]))
-    rows = (
-        await AuditLog.select(
-            AuditLog.at, AuditLog.user_id, AuditLog.actor, AuditLog.action, AuditLog.target,
-            AuditLog.status_code, AuditLog.ip, AuditLog.customer_id,
-        )
-        .where(*conditions)
-        .order_by(AuditLog.at, AuditLog.id, ascending=False)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return TrailPage(rows, await AuditLog.count().where(*conditions))
+    sql, args = _trail_sql(tenant_id, customer_id, user_id, since, until, action)
+    rows = await fetch(f'select * from ({sql}) t order by t."at" desc, t.id desc '
+                       "limit {} offset {}", *args, per_page, (page - 1) * per_page)
+    total = await fetch(f"select count(*) as n from ({sql}) t", *args)
+    return TrailPage(rows, total[0]["n"])

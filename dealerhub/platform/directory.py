@@ -1,9 +1,12 @@
-"""Whom to tell about a dealer: its admins, and the OEM regional managers of its region
-(DOMAIN.md: escalations and anomalies reach both at once)."""
+"""What the core knows about a dealer: whom to tell (its admins, and the OEM regional
+managers of its region: DOMAIN.md, escalations and anomalies reach both at once), and its
+time zone (local days, quiet hours and date filters are the dealer's, not UTC)."""
 
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from dealerhub.platform.tables import AppUser, Dealer
 
@@ -25,3 +28,13 @@ async def regional_managers(dealer_id: uuid.UUID) -> list[uuid.UUID]:
         (AppUser.role == REGIONAL_MANAGER) & (AppUser.region == dealer["region"])
         & (AppUser.dealer.is_null()) & (AppUser.is_active == True))  # noqa: E712
     return [row["id"] for row in rows]
+
+
+@lru_cache(maxsize=10_000)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+async def dealer_zone(dealer_id: uuid.UUID) -> ZoneInfo:
+    row = await Dealer.select(Dealer.time_zone).where(Dealer.id == dealer_id).first()
+    return _zone(row["time_zone"] if row else "Asia/Shanghai")

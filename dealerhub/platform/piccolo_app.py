@@ -18,6 +18,7 @@ APP_CONFIG = AppConfig(
         tables.AppUser,
         tables.ApiKey,
         tables.AuditLog,
+        tables.AuditCustomerShown,
         tables.EventOutbox,
         tables.EventConsumption,
         tables.ScheduledRun,

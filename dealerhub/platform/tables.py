@@ -10,6 +10,7 @@ from __future__ import annotations
 from piccolo.columns import (
     JSONB,
     UUID,
+    BigSerial,
     Boolean,
     Float,
     ForeignKey,
@@ -85,7 +86,10 @@ class ApiKey(TenantTable, tablename="api_key"):
 
 class AuditLog(PlatformTable, tablename="audit_log"):
     """Who did what, where and when. OEM actions have no tenant, so `tenant_id` is nullable.
-    `customer_id` names the customer record a request read or changed (access history)."""
+    `customer_id` names the customer record a request read or changed (access history); a
+    list read (a search, a board, a queue) has none but `shown`, the number of customers it
+    showed, each linked by an `AuditCustomerShown` row. `query` is the request's query
+    string with phone numbers and e-mail addresses masked as in the logs."""
 
     at = Timestamptz(default=TimestamptzNow())
     user_id = UUID(null=True, default=None)
@@ -96,6 +100,20 @@ class AuditLog(PlatformTable, tablename="audit_log"):
     status_code = SmallInt()
     ip = Varchar(length=64, default="")
     customer_id = UUID(null=True, default=None)
+    query = Varchar(length=500, default="")
+    shown = Integer(null=True, default=None)
+
+
+class AuditCustomerShown(PlatformTable, tablename="audit_customer_shown"):
+    """One customer a list read showed: lets "who saw this customer" find list reads through
+    the index (tenant_id, customer_id, created_at) as cheaply as single reads; `created_at`
+    is the read's `at`. Rows are narrow and numbered (not a UUID key), because a search
+    writes one per customer on the page."""
+
+    id = BigSerial(primary_key=True)
+    audit_id = UUID()
+    tenant_id = UUID()
+    customer_id = UUID()
 
 
 class EventOutbox(PlatformTable, tablename="event_outbox"):

@@ -17,6 +17,7 @@ from dealerhub.channels.messages import inbound, service
 from dealerhub.channels.messages.schemas import MessageDetail, MessageRead
 from dealerhub.channels.plugin import CallbackRejected, InboundRequest
 from dealerhub.channels.web import invalid
+from dealerhub.platform.audit import AUDIT_READS, note_customer, note_customers_shown
 from dealerhub.platform.auth import dealer_staff
 from dealerhub.platform.config import get_settings
 from dealerhub.platform.links import LinkInvalid, read_link
@@ -30,7 +31,7 @@ class MessageApiController(Controller):
     tags = ("messages",)
     guards = (dealer_staff,)
 
-    @get("/")
+    @get("/", opt=AUDIT_READS)
     async def list_messages(self, request: Request, customer_id: uuid.UUID | None = None,
                             status: str | None = None, limit: int = 100,
                             offset: int = 0) -> list[MessageRead]:
@@ -38,14 +39,17 @@ class MessageApiController(Controller):
             raise invalid("status", f"status must be one of {', '.join(service.MESSAGE_STATUSES)}")
         if not 1 <= limit <= 500 or offset < 0:
             raise invalid("limit", "limit must be 1–500 and offset not negative")
-        return await service.list_messages(request.user.tenant_id, customer_id=customer_id,
+        rows = await service.list_messages(request.user.tenant_id, customer_id=customer_id,
                                            status=status, limit=limit, offset=offset)
+        note_customers_shown(request, (row.customer_id for row in rows))
+        return rows
 
-    @get("/{message_id:uuid}")
+    @get("/{message_id:uuid}", opt=AUDIT_READS)
     async def get_message(self, request: Request, message_id: uuid.UUID) -> MessageDetail:
         found = await service.get_message(request.user.tenant_id, message_id)
         if found is None:
             raise NotFoundException("no such message")
+        note_customer(request, found.customer_id)
         return found
 
 

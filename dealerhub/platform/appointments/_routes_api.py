@@ -35,6 +35,7 @@ from dealerhub.platform.appointments.schemas import (
     appointment_read,
     estimate_read,
 )
+from dealerhub.platform.audit import AUDIT_READS, note_customer, note_customers_shown
 from dealerhub.platform.auth import (
     DEALER_ROLES,
     CurrentUser,
@@ -110,7 +111,7 @@ class AppointmentApiController(Controller):
         headers = {"Idempotent-Replayed": "true"} if booking.replayed else {}
         return Response(booking.appointment, status_code=201, headers=headers)
 
-    @get("/")
+    @get("/", opt=AUDIT_READS)
     async def list_day(self, request: Request, day: date | None = None,
                        days: Annotated[int, Parameter(ge=1, le=62)] = 1) -> list[AppointmentRead]:
         """Appointments starting on `day` (the dealer's local date, default today) and the
@@ -120,6 +121,7 @@ class AppointmentApiController(Controller):
                                if day else datetime.now(UTC))[0]
         rows = await service.list_appointments(request.user.tenant_id, start,
                                                start + timedelta(days=days))
+        note_customers_shown(request, (row.customer_id for row in rows))
         return [appointment_read(row) for row in rows]
 
     @get("/calendar.ics", media_type="text/calendar")
@@ -140,15 +142,19 @@ class AppointmentApiController(Controller):
             return availability_read(await service.propose_first_maintenance(
                 request.user.tenant_id, data.vehicle_id))
 
-    @get("/tasks")
+    @get("/tasks", opt=AUDIT_READS)
     async def tasks(self, request: Request) -> list[TaskRead]:
         """Open CS tasks, such as customers' replies asking to reschedule."""
+        tasks = await service.open_tasks(request.user.tenant_id)
+        note_customers_shown(request, (t.customer_id for t in tasks))
         return [TaskRead(t.id, t.appointment_id, t.customer_id, t.kind, t.status, t.note,
-                         t.created_at) for t in await service.open_tasks(request.user.tenant_id)]
+                         t.created_at) for t in tasks]
 
-    @get("/{appointment_id:uuid}")
+    @get("/{appointment_id:uuid}", opt=AUDIT_READS)
     async def get_one(self, request: Request, appointment_id: uuid.UUID) -> AppointmentRead:
-        return _found(await service.get_appointment(request.user.tenant_id, appointment_id))
+        found = _found(await service.get_appointment(request.user.tenant_id, appointment_id))
+        note_customer(request, found.customer_id)
+        return found
 
     @post("/{appointment_id:uuid}/reschedule", status_code=200)
     async def reschedule(self, request: Request, appointment_id: uuid.UUID,

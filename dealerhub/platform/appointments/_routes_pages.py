@@ -22,6 +22,7 @@ from dealerhub.platform.appointments.schemas import (
     SettingsUpdate,
     TechnicianCreate,
 )
+from dealerhub.platform.audit import AUDIT_READS, note_customer, note_customers_shown
 from dealerhub.platform.auth import dealer_admin_only, dealer_staff
 from dealerhub.platform.web import page
 
@@ -43,6 +44,7 @@ async def detail_page(request: Request, appointment_id: uuid.UUID, error: str = 
     row = await service.get_appointment(tenant_id, appointment_id)
     if row is None:
         raise NotFoundException("no such appointment")
+    note_customer(request, row.customer_id)
     cap = await service.capacity(tenant_id)
     return page(request, "appointments/detail.html", status_code=status_code, a=row,
                 zone=cap.zone, jobs=cap.jobs, names=cap.resource_names, error=error,
@@ -55,16 +57,18 @@ class AppointmentPagesController(Controller):
     guards = (dealer_staff,)
     include_in_schema = False
 
-    @get(["/", "/board"])
+    @get(["/", "/board"], opt=AUDIT_READS)
     async def board(self, request: Request, day: str | None = None) -> Template:
         try:
             chosen = forms.parse_day(day)
         except service.CapacityError:
             chosen = None
         board = await service.day_board(request.user.tenant_id, chosen)
+        note_customers_shown(request, (item.appointment.customer_id for group in board.groups
+                                       for item in group.rows))
         return page(request, "appointments/board.html", board=board, **LABELS)
 
-    @get("/new")
+    @get("/new", opt=AUDIT_READS)
     async def new(self, request: Request) -> Template:
         tenant_id = request.user.tenant_id
         values = request.query_params
@@ -73,6 +77,8 @@ class AppointmentPagesController(Controller):
         catalogue = (await service.capacity(tenant_id)).jobs
         q = str(values.get("q") or "").strip()[:100]
         matches = await ports.find_customers(tenant_id, q) if q else ports.CustomerMatches([], {})
+        if q:
+            note_customers_shown(request, (c["id"] for c in matches.customers))
         if values.get("customer_id"):
             try:
                 customer_id = forms.parse_uuid(str(values.get("customer_id")), "customer_id")
@@ -105,10 +111,11 @@ class AppointmentPagesController(Controller):
                         zone=cap.zone, **LABELS)
         return Redirect(f"/appointments/{booking.appointment.id}?booked=1", status_code=303)
 
-    @get("/tasks")
+    @get("/tasks", opt=AUDIT_READS)
     async def tasks(self, request: Request) -> Template:
-        return page(request, "appointments/tasks.html",
-                    tasks=await service.open_tasks(request.user.tenant_id))
+        tasks = await service.open_tasks(request.user.tenant_id)
+        note_customers_shown(request, (t.customer_id for t in tasks))
+        return page(request, "appointments/tasks.html", tasks=tasks)
 
     @post("/tasks/{task_id:uuid}/done")
     async def task_done(self, request: Request, task_id: uuid.UUID) -> Redirect:
@@ -124,7 +131,7 @@ class AppointmentPagesController(Controller):
         return Response(body, media_type="text/calendar; charset=utf-8", headers={
             "Content-Disposition": 'attachment; filename="appointments.ics"'})
 
-    @get("/{appointment_id:uuid}")
+    @get("/{appointment_id:uuid}", opt=AUDIT_READS)
     async def detail(self, request: Request, appointment_id: uuid.UUID) -> Template:
         return await detail_page(request, appointment_id)
 

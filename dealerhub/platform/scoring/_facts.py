@@ -15,15 +15,15 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dealerhub.platform import db
+from dealerhub.platform.directory import dealer_zone
 from dealerhub.platform.events import Event
 from dealerhub.platform.scoring.metrics import EVENT_TYPES, METRICS_LIST, YEAR, moment
 from dealerhub.platform.scoring.tables import NO_STAFF, MetricFact
-from dealerhub.platform.tables import Dealer, EventOutbox
+from dealerhub.platform.tables import EventOutbox
 from dealerhub.platform.tenancy import tenant_scope, transaction
 
 GRAINS = ("week", "month", "quarter", "year")
@@ -55,16 +55,6 @@ def period_end(grain: str, start: date) -> date:
 
 def previous_period(grain: str, start: date) -> date:
     return period_start(grain, start - timedelta(days=1))
-
-
-@lru_cache(maxsize=10_000)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-async def dealer_zone(dealer_id: uuid.UUID) -> ZoneInfo:
-    row = await Dealer.select(Dealer.time_zone).where(Dealer.id == dealer_id).first()
-    return _zone(row["time_zone"] if row else "Asia/Shanghai")
 
 
 def local_day(at: datetime, zone: ZoneInfo) -> date:

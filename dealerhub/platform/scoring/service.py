@@ -15,7 +15,7 @@ from typing import Any
 from dealerhub.channels import service as channels
 from dealerhub.platform import db, events
 from dealerhub.platform.config import get_settings
-from dealerhub.platform.directory import dealer_admins, regional_managers
+from dealerhub.platform.directory import dealer_admins, dealer_zone, regional_managers
 from dealerhub.platform.scoring._benchmarks import (
     MIN_GROUP,
     Distribution,
@@ -28,7 +28,6 @@ from dealerhub.platform.scoring._benchmarks import (
 from dealerhub.platform.scoring._facts import (
     GRAINS,
     consume,
-    dealer_zone,
     local_day,
     period_end,
     period_start,

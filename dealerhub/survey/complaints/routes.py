@@ -11,6 +11,7 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
+from dealerhub.platform.audit import AUDIT_READS, note_customer, note_customers_shown
 from dealerhub.platform.auth import DEALER_ROLES, requires_roles, requires_scope
 from dealerhub.platform.web import page
 from dealerhub.survey import web
@@ -38,13 +39,15 @@ class ComplaintPagesController(Controller):
     guards = web.dealer_pages
     include_in_schema = False
 
-    @get("/")
+    @get("/", opt=AUDIT_READS)
     async def board(self, request: Request, status: str = "open", page_number: int = 1) -> Template:
         page_number = web.int_arg(page_number, 1)
         tid = request.user.tenant_id
         found = await service.board(tid, status=status if status != "all" else None,
                                     page=page_number, per_page=web.PER_PAGE)
         alerts = await service.alerts(tid, limit=10)
+        note_customers_shown(request, [*(c.customer_id for c in found.rows),
+                                       *(a.customer_id for a in alerts)])
         return page(request, "survey/complaints.html", board=found, alerts=alerts,
                     status=status, statuses=["open", *STATUSES, "all"], now=utcnow(),
                     page_number=page_number, pages=web.pages(found.total))
@@ -78,12 +81,13 @@ class ComplaintPagesController(Controller):
                         errors=web.form_errors(invalid), severities=SEVERITIES)
         return Redirect(f"/complaints/{row.id}", status_code=303)
 
-    @get("/{complaint_id:uuid}")
+    @get("/{complaint_id:uuid}", opt=AUDIT_READS)
     async def view(self, request: Request, complaint_id: uuid.UUID, error: str = "") -> Template:
         found = await service.get_complaint(request.user.tenant_id, complaint_id)
         if found is None:
             raise NotFoundException("no such complaint")
         row, log = found
+        note_customer(request, row.customer_id)
         profile = await customers.contact_profile(request.user.tenant_id, row.customer_id)
         return page(request, "survey/complaint.html", c=row, log=log, now=utcnow(),
                     customer=profile, error=error)
@@ -116,11 +120,12 @@ class ComplaintApiController(Controller):
     tags = ["complaints"]
 
     @get("/{complaint_id:uuid}", guards=[requires_roles(*DEALER_ROLES, "integration"),
-                                         requires_scope("read")])
+                                         requires_scope("read")], opt=AUDIT_READS)
     async def get_complaint(self, request: Request, complaint_id: uuid.UUID) -> ComplaintRead:
         found = await service.get_complaint(request.user.tenant_id, complaint_id)
         if found is None:
             raise NotFoundException("no such complaint")
+        note_customer(request, found[0].customer_id)
         return complaint_read(found[0])
 
     @post("/", guards=[requires_roles(*DEALER_ROLES)])

@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
+from dealerhub.platform.audit import AUDIT_READS, note_customers_shown
 from dealerhub.platform.web import page
 from dealerhub.survey import web
 from dealerhub.survey.complaints.service import NotAllowed, StateError
@@ -25,11 +26,13 @@ class CallListController(Controller):
                     status_code: int = 200) -> Template:
         found = await service.call_list(request.user.tenant_id, page=page_number,
                                         per_page=web.PER_PAGE)
+        note_customers_shown(request, [*(t.customer_id for t in found.calls),
+                                       *(c.customer_id for c in found.callbacks)])
         return page(request, "survey/calls.html", status_code=status_code, found=found,
                     steps=service.STEPS, outcomes=service.OUTCOMES, page_number=page_number,
                     pages=web.pages(found.total), error=error)
 
-    @get("/")
+    @get("/", opt=AUDIT_READS)
     async def calls(self, request: Request, page_number: int = 1) -> Template:
         return await self._page(request, web.int_arg(page_number, 1))
 

@@ -1,12 +1,15 @@
-"""Access history: who read or changed the dealer's customer records, and when, for the
-dealer's auditors and admins (JSON API and portal pages). OEM staff never see it: it
-names the dealer's customers. The trail itself is written by the core's audit middleware."""
+"""Access history: who read, changed or listed the dealer's customer records, and when,
+for the dealer's auditors and admins (JSON API and portal pages). OEM staff never see it:
+it names the dealer's customers. The trail itself is written by the core's audit
+middleware. Days and times are the dealer's local ones (its time zone), as its staff and
+auditors count them."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, get
@@ -16,24 +19,30 @@ from litestar.response import Template
 
 from dealerhub.platform import audit
 from dealerhub.platform.auth import AUDITOR_ROLES, auditors
+from dealerhub.platform.directory import dealer_zone
 from dealerhub.platform.web import register_nav
 from dealerhub.tenants.customers import service
 from dealerhub.tenants.web import render
 
-Action = Literal["read", "change"]
+Action = Literal["read", "change", "list"]
 PAGE_SIZE = 50
 
 
 class TrailEntry(msgspec.Struct):
+    """One request. A list read (`action` "list") showed `customers_shown` customers; its
+    `customer_id` is the customer asked about, null when the trail is not for one."""
+
     at: datetime
-    customer_id: uuid.UUID
+    customer_id: uuid.UUID | None
     user_id: uuid.UUID | None
     actor: str
     action: Action
     method: str
     target: str
+    query: str
     status_code: int
     ip: str
+    customers_shown: int | None
 
 
 class TrailPage(msgspec.Struct):
@@ -44,9 +53,11 @@ class TrailPage(msgspec.Struct):
 
 
 def _entry(row: dict) -> TrailEntry:
-    action: Action = "read" if row["action"] == "GET" else "change"
+    action: Action = ("list" if row["shown"] is not None
+                      else "read" if row["action"] == "GET" else "change")
     return TrailEntry(row["at"], row["customer_id"], row["user_id"], row["actor"], action,
-                      row["action"], row["target"], row["status_code"], row["ip"])
+                      row["action"], row["target"], row["query"], row["status_code"],
+                      row["ip"], row["shown"])
 
 
 async def _customer_in_dealer(tenant_id: uuid.UUID, customer_id: uuid.UUID | None) -> None:
@@ -55,11 +66,17 @@ async def _customer_in_dealer(tenant_id: uuid.UUID, customer_id: uuid.UUID | Non
         raise NotFoundException("no such customer")
 
 
-def _day(value: str, name: str) -> datetime | None:
+def _local(at: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """A time without an offset is the dealer's local time."""
+    return at.replace(tzinfo=zone) if at is not None and at.tzinfo is None else at
+
+
+def _day(value: str, name: str, zone: ZoneInfo) -> datetime | None:
+    """The start of a local day (YYYY-MM-DD) in the dealer's time zone."""
     if not value:
         return None
     try:
-        return datetime.combine(date.fromisoformat(value), time(), UTC)
+        return datetime.combine(date.fromisoformat(value), time(), zone)
     except ValueError:
         raise ValidationException(
             f"{name}: not a date (YYYY-MM-DD)",
@@ -84,14 +101,16 @@ class AccessHistoryApiController(Controller):
         page: Annotated[int, Parameter(ge=1, le=100_000)] = 1,
         per_page: Annotated[int, Parameter(ge=1, le=200)] = PAGE_SIZE,
     ) -> TrailPage:
-        """Who read (GET) or changed (POST/PUT/PATCH/DELETE) which customer record and when,
-        newest first; filter by customer, user, time (`since` inclusive, `until`
-        exclusive, ISO 8601) and action."""
+        """Who read (GET), changed (POST/PUT/PATCH/DELETE) or listed (a search, board or
+        queue showing many customers) which customer record and when, newest first; filter
+        by customer (its list reads included), user, time (`since` inclusive, `until`
+        exclusive, ISO 8601; without an offset, the dealer's local time) and action."""
         tenant_id = request.user.tenant_id
         await _customer_in_dealer(tenant_id, customer_id)
+        zone = await dealer_zone(tenant_id)
         found = await audit.customer_trail(
-            tenant_id, customer_id=customer_id, user_id=user_id, since=since, until=until,
-            action=action, page=page, per_page=per_page)
+            tenant_id, customer_id=customer_id, user_id=user_id, since=_local(since, zone),
+            until=_local(until, zone), action=action, page=page, per_page=per_page)
         return TrailPage([_entry(r) for r in found.rows], found.total, page, per_page)
 
 
@@ -113,16 +132,18 @@ class AccessHistoryPageController(Controller):
             raise ValidationException(
                 "user: not a user id", extra=[{"key": "user", "message": "not a user id"}]
             ) from None
-        last_day = _day(until, "until")
+        zone = await dealer_zone(tenant_id)
+        last_day = _day(until, "until", zone)
         found = await audit.customer_trail(
-            tenant_id, customer_id=customer_id, user_id=user_id, since=_day(since, "since"),
+            tenant_id, customer_id=customer_id, user_id=user_id,
+            since=_day(since, "since", zone),
             until=last_day + timedelta(days=1) if last_day else None,
             action=action if action in audit.TRAIL_ACTIONS else None,
             page=page, per_page=PAGE_SIZE)
         pages = max(1, -(-found.total // PAGE_SIZE))
         return render(request, "customers/access_history.html", customer=customer,
                       entries=[_entry(r) for r in found.rows], total=found.total,
-                      page_number=page, pages=pages,
+                      page_number=page, pages=pages, zone=zone,
                       filters={"user": user, "action": action, "since": since, "until": until})
 
     @get("/access-history")

@@ -13,7 +13,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import Parameter
 from litestar.response import Redirect, Response, Template
 
-from dealerhub.platform.audit import AUDIT_READS, note_customer
+from dealerhub.platform.audit import AUDIT_READS, note_customer, note_customers_shown
 from dealerhub.platform.auth import DEALER_ROLES, CurrentUser, dealer_admin_only
 from dealerhub.platform.web import register_nav, register_tile
 from dealerhub.tenants.customers import privacy, service
@@ -88,12 +88,13 @@ class CustomerApiController(Controller):
     path = "/api/v1/customers"
     tags = ["customers"]
 
-    @get("/", guards=api_read)
+    @get("/", guards=api_read, opt=AUDIT_READS)
     async def search(self, request: Request, q: str = "", page: int = 1, per_page: int = 25,
                      sort: str = "name", desc: bool = False) -> CustomerPage:
         """Search by name prefix, phone suffix, plate or VIN prefix; paged and sorted."""
         found = await service.search_customers(request.user.tenant_id, q, page=page,
                                                per_page=per_page, sort=sort, descending=desc)
+        note_customers_shown(request, (r["id"] for r in found.customers))
         return CustomerPage(
             items=[CustomerSummary(r["id"], r["name"], r["phone_e164"], r["category"],
                                    r["after_sales_loyal"], r["last_visit_at"],
@@ -182,13 +183,14 @@ class CustomerPageController(Controller):
     path = "/customers"
     guards = dealer_pages
 
-    @get("/", include_in_schema=False)
+    @get("/", include_in_schema=False, opt=AUDIT_READS)
     async def list_page(self, request: Request, q: str = "",
                         page_number: Annotated[str | None, Parameter(query="page")] = None,
                         sort: str = "name", desc: bool = False) -> Template:
         number = int_arg(page_number, 1)
         found = await service.search_customers(request.user.tenant_id, q, page=number,
                                                per_page=PAGE_SIZE, sort=sort, descending=desc)
+        note_customers_shown(request, (r["id"] for r in found.customers))
         pages = max(1, -(-found.total // PAGE_SIZE))
         return render(request, "customers/list.html", q=q, result=found, page_number=number,
                     pages=pages, sort=sort, desc=desc, sorts=list(service.SORTS))

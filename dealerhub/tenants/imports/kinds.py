@@ -17,7 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dealerhub.platform import events
-from dealerhub.platform.tables import Dealer, EventOutbox
+from dealerhub.platform.directory import dealer_zone
+from dealerhub.platform.tables import EventOutbox
 from dealerhub.platform.tenancy import insert_rows, require_tenant
 from dealerhub.tenants.bulk import (
     bulk_insert,
@@ -417,11 +418,6 @@ def _clean_repair_order_row(number: int, raw: dict[str, Any], zone: ZoneInfo, to
         outcome.refuse(number, clean.errors)
         return None
     return RepairOrderRow(number, visit, line, vehicle_key or "", advisor_key)
-
-
-async def dealer_zone(tenant_id: uuid.UUID) -> ZoneInfo:
-    dealer = await Dealer.select(Dealer.time_zone).where(Dealer.id == tenant_id).first()
-    return ZoneInfo(dealer["time_zone"] if dealer else "Asia/Shanghai")
 
 
 def check_repair_orders(rows: list[Row], seen: SeenKeys, zone: ZoneInfo) -> Checked:

@@ -8,6 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
+from dealerhub.platform.audit import AUDIT_READS, note_customers_shown
 from dealerhub.platform.auth import dealer_admin_only, dealer_staff
 from dealerhub.platform.campaigns.due_lists import service
 from dealerhub.platform.campaigns.due_lists.rules import REASONS
@@ -32,7 +33,7 @@ class DueListApiController(Controller):
     tags = ["due lists"]
     guards = [dealer_staff]
 
-    @get("/today")
+    @get("/today", opt=AUDIT_READS)
     async def today(self, request: Request, reason: str | None = None, page: int = 1,
                     sort: str = "due_on") -> DueListPageRead:
         try:
@@ -40,6 +41,7 @@ class DueListApiController(Controller):
                                               page=page, sort=sort)
         except InvalidInput as invalid:
             raise validation_error(invalid) from None
+        note_customers_shown(request, (row["customer_id"] for row in found.entries))
         return DueListPageRead(found.today, [entry_read(row) for row in found.entries],
                                found.total, found.counts)
 
@@ -61,7 +63,7 @@ class DueListPagesController(Controller):
     guards = [dealer_staff]
     include_in_schema = False
 
-    @get("/")
+    @get("/", opt=AUDIT_READS)
     async def today(self, request: Request) -> Template:
         params = request.query_params
         reason = params.get("reason") or None
@@ -74,6 +76,7 @@ class DueListPagesController(Controller):
         except InvalidInput:
             reason, sort = None, "due_on"
             found = await service.todays_list(request.user.tenant_id, page=number)
+        note_customers_shown(request, (row["customer_id"] for row in found.entries))
         return render(request, "campaigns/due_list.html", found=found, reason=reason,
                     reasons=REASONS, sort=sort, sorts=list(service.SORTS), desc=desc,
                     page_number=number, pages=page_count(found.total, PAGE_SIZE),

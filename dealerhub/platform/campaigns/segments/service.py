@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -16,7 +15,7 @@ from dealerhub.platform import db
 from dealerhub.platform.campaigns.segments.fields import FIELDS, Condition, Today
 from dealerhub.platform.campaigns.segments.schemas import Rule, SegmentDefinition
 from dealerhub.platform.campaigns.segments.tables import Segment
-from dealerhub.platform.tables import Dealer
+from dealerhub.platform.directory import dealer_zone
 from dealerhub.platform.tenancy import tenant_scope
 from dealerhub.tenants.fields import FieldError, InvalidInput
 
@@ -164,8 +163,7 @@ def members_sql(compiled: CompiledSegment, tenant_id: uuid.UUID,
 
 
 async def dealer_today(tenant_id: uuid.UUID, now: datetime | None = None) -> Today:
-    row = await Dealer.select(Dealer.time_zone).where(Dealer.id == tenant_id).first()
-    zone = ZoneInfo(row["time_zone"] if row else "Asia/Shanghai")
+    zone = await dealer_zone(tenant_id)
     return Today((now or datetime.now(UTC)).astimezone(zone).date(), zone)
 
 
