@@ -17,8 +17,9 @@ A list read (a search, a board, a queue: many customers on one page) is one row 
 route and its query (phones and e-mail addresses masked as in the logs) and how many
 customers it showed, plus one narrow `audit_customer_shown` row per customer the handler
 named with `note_customers_shown`. Both join the same buffer and are written by the same
-flush (one statement on PostgreSQL), so a search costs no round trip of its own, and "who
-saw customer X" is one index range per table instead of a scan of every list read.
+flush (one statement on PostgreSQL, sending two values a customer), so a search costs no
+round trip of its own, and "who saw customer X" is one index range per table instead of a
+scan of every list read.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -38,8 +40,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from dealerhub.platform.db import fetch, is_postgres
 from dealerhub.platform.log_redaction import redact
-from dealerhub.platform.tables import AuditCustomerShown, AuditLog
-from dealerhub.platform.tenancy import insert_rows, transaction
+from dealerhub.platform.tables import AuditLog
+from dealerhub.platform.tenancy import transaction
 
 log = logging.getLogger(__name__)
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -67,6 +69,8 @@ _pending_shown: list[tuple[Any, ...]] = []
 # One pending flush per event loop (the API's, a test client's): a task of a loop that
 # closed must not stop the next loop from scheduling its own.
 _flush_tasks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[None]] = (
+    weakref.WeakKeyDictionary())
+_flush_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
     weakref.WeakKeyDictionary())
 
 
@@ -152,15 +156,29 @@ def _row(scope: Scope, status_code: int, customer_id: uuid.UUID | None,
             scope.get("path", "")[:500], status_code, ip, customer_id, _query(scope), shown)
 
 
+@cache
+def _postgres_insert() -> str:
+    """The records, one array a column (the text does not depend on the number of rows),
+    and the customers shown as two arrays: their tenant and time come from the record."""
+    casts = ", ".join(
+        f"{{}}::{AuditLog._meta.get_column_by_name(name).column_type.split('(')[0]}[]"
+        for name in READ_COLUMNS)
+    return (f"with r as (insert into audit_log ({', '.join(READ_COLUMNS)}) "
+            f"select * from unnest({casts}) returning id, tenant_id, at) "
+            f"insert into audit_customer_shown ({', '.join(SHOWN_COLUMNS)}) "
+            "select r.id, r.tenant_id, s.customer_id, r.at "
+            "from unnest({}::uuid[], {}::uuid[]) as s (audit_id, customer_id) "
+            "join r on r.id = s.audit_id")
+
+
 async def _insert(rows: Sequence[tuple[Any, ...]], shown: Sequence[tuple[Any, ...]] = ()) -> None:
-    """The records and the customers their list reads showed. PostgreSQL: one statement,
-    one array a column (its text does not depend on the number of rows). SQLite: plain
-    multi-row INSERTs in one transaction (building Piccolo objects cost more than the
-    write)."""
+    """The records and the customers their list reads showed: one statement on PostgreSQL;
+    on SQLite plain multi-row INSERTs in one transaction (building Piccolo objects cost
+    more than the write)."""
     if is_postgres():
-        await insert_rows((AuditLog, [dict(zip(READ_COLUMNS, row, strict=True)) for row in rows]),
-                          (AuditCustomerShown,
-                           [dict(zip(SHOWN_COLUMNS, row, strict=True)) for row in shown]))
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        await fetch(_postgres_insert(), *columns, [row[0] for row in shown],
+                    [row[2] for row in shown])
         return
     async with transaction():
         await _values("audit_log", READ_COLUMNS, rows)
@@ -205,16 +223,19 @@ async def _flush_soon() -> None:
 
 
 async def flush_reads() -> None:
-    """Write the buffered reads in one statement (listing the trail and shutdown call it)."""
-    rows, shown = _pending_reads[:], _pending_shown[:]
-    _pending_reads.clear()
-    _pending_shown.clear()
-    if not rows:
-        return
-    try:
-        await _insert(rows, shown)
-    except Exception:
-        log.exception("could not write %d audited reads", len(rows))
+    """Write the buffered reads in one statement (listing the trail and shutdown call it).
+    Waits for a flush already writing: a listing must not run before the records it took
+    from the buffer are committed."""
+    async with _flush_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock()):
+        rows, shown = _pending_reads[:], _pending_shown[:]
+        _pending_reads.clear()
+        _pending_shown.clear()
+        if not rows:
+            return
+        try:
+            await _insert(rows, shown)
+        except Exception:
+            log.exception("could not write %d audited reads", len(rows))
 
 
 @dataclass(frozen=True)
