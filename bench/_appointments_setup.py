@@ -103,8 +103,8 @@ async def build(days: int, vehicles: int, seed: int = 7) -> dict[str, object]:
                 moment = end + cap.buffer
         async with tenant_scope(tid):
             await Appointment.insert_in_tenant(*rows)
-            for start in range(0, len(holds), 2000):
-                await Hold.insert_in_tenant(*holds[start:start + 2000])
+            for batch in db.chunks(holds, 2000):
+                await Hold.insert_in_tenant(*batch)
     key = await create_api_key(tid, "bench", ["appointments"], None)
     await analyze()
     return {"tenant_id": str(tid), "vehicle_ids": [str(v) for v in vehicle_ids],

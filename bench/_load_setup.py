@@ -21,6 +21,7 @@ from dealerhub.channels import service as channels
 from dealerhub.channels.credentials import service as credentials
 from dealerhub.platform.appointments.tables import Technician
 from dealerhub.platform.auth import create_api_key
+from dealerhub.platform.db import chunks
 from dealerhub.platform.tables import Dealer
 from dealerhub.platform.tenancy import tenant_scope
 from dealerhub.survey.messages import INVITATION_TEMPLATE
@@ -70,8 +71,8 @@ async def _dealer_plan(dealer: Dealer, login_email: str, twilio: dict[str, str],
         rows = [Invitation(customer_id=customers[i % len(customers)]["id"], questions=refs,
                            status="sent", sent_at=now, due_at=now, created_at=now)
                 for i in range(invitations)]
-        for start in range(0, len(rows), INSERT_BATCH):
-            await Invitation.insert_in_tenant(*rows[start:start + INSERT_BATCH])
+        for batch in chunks(rows, INSERT_BATCH):
+            await Invitation.insert_in_tenant(*batch)
         for row in rows[:messages]:
             await channels.enqueue_message(
                 dealer.id, row.customer_id, "service", INVITATION_TEMPLATE,

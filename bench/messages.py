@@ -55,10 +55,10 @@ async def main(count, account):
     async with tenant_scope(dealer.id, write=False):
         ids = [r["id"] for r in await Customer.select_in_tenant(Customer.id)]
     later = datetime.now(UTC) + timedelta(days=1)
-    for start in range(0, len(ids), 500):
+    for batch in db.chunks(ids, 500):
         await channels.enqueue_messages(
             dealer.id, "service", "bench.reminder",
-            [channels.MessageRequest(c, {"vehicle": "星途 TXL"}) for c in ids[start:start + 500]],
+            [channels.MessageRequest(c, {"vehicle": "星途 TXL"}) for c in batch],
             channel="sms", not_before=later)
     await db.stop(get_settings())
     print(json.dumps({"dealer_id": str(dealer.id)}))

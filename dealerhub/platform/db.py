@@ -8,6 +8,7 @@ import json
 import sqlite3
 import uuid
 import weakref
+from collections.abc import Iterator, Sequence
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ from dealerhub.platform.config import Settings
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 TableT = TypeVar("TableT", bound=Table)
+ItemT = TypeVar("ItemT")
 ClaimT = TypeVar("ClaimT", Select, Objects)
 _tracer = trace.get_tracer("dealerhub.db")
 
@@ -203,6 +205,12 @@ def engine() -> Engine:
 
 def is_postgres() -> bool:
     return engine().engine_type == "postgres"
+
+
+def chunks(items: Sequence[ItemT], size: int) -> Iterator[Sequence[ItemT]]:
+    """`items` in slices of at most `size`: rows per statement, ids per job."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def skip_locked(query: ClaimT, *of: type[Table]) -> ClaimT:

@@ -141,8 +141,8 @@ async def relay_once(limit: int = RELAY_BATCH) -> int:
             for name in consumers_for(row["event_type"]):
                 by_consumer.setdefault(name, []).append(str(row["id"]))
         for name, event_ids in by_consumer.items():
-            for start in range(0, len(event_ids), DELIVERY_BATCH):
-                deliver_batch.send(event_ids[start:start + DELIVERY_BATCH], name)
+            for batch in db.chunks(event_ids, DELIVERY_BATCH):
+                deliver_batch.send(batch, name)
         await EventOutbox.update({EventOutbox.published_at: datetime.now(UTC)}).where(
             EventOutbox.id.is_in([row["id"] for row in rows])
         )

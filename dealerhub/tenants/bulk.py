@@ -31,11 +31,6 @@ from dealerhub.platform.tenancy import require_tenant
 CHUNK = 500
 
 
-def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def one_of(column: Any, values: Sequence[Any]) -> Any:
     """`column IN values` for thousands of values. On PostgreSQL one array parameter
     (`= any($1)`): an IN list of 10,000 parameters costs Python and the planner far more."""

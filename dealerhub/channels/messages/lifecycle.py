@@ -271,8 +271,8 @@ async def dispatch_due(send: Any, now: datetime | None = None, limit: int = DISP
         for row in rows:
             by_tenant.setdefault(str(row["tenant_id"]), []).append(str(row["message_id"]))
         for tenant, message_ids in by_tenant.items():
-            for start in range(0, len(message_ids), JOB_SIZE):
-                send(tenant, message_ids[start:start + JOB_SIZE])
+            for batch in db.chunks(message_ids, JOB_SIZE):
+                send(tenant, batch)
         await ChannelOutbox.update({ChannelOutbox.dispatched_at: now}).where(
             ChannelOutbox.id.is_in([row["id"] for row in rows]))
     return len(rows)

@@ -175,8 +175,8 @@ async def refresh_benchmarks(grain: str, start: date) -> int:
         await BenchmarkDistribution.delete().where(
             (BenchmarkDistribution.grain == grain) & (BenchmarkDistribution.period_start == start)
         )
-        for chunk in range(0, len(rows), 200):
-            await BenchmarkDistribution.insert(*rows[chunk : chunk + 200])
+        for chunk in db.chunks(rows, 200):
+            await BenchmarkDistribution.insert(*chunk)
     return len(rows)
 
 

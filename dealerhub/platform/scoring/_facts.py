@@ -96,8 +96,7 @@ ROLLUP_COLUMNS = "dealer_id, staff_id, metric_key, metric_version, grain, period
 async def _upsert(table: str, columns: str, rows: Sequence[tuple[Any, ...]]) -> None:
     """Add numerators and denominators to existing rows, inserting the missing ones."""
     width = len(columns.split(",")) + 4
-    for start in range(0, len(rows), 200):
-        chunk = rows[start : start + 200]
+    for chunk in db.chunks(rows, 200):
         values = ", ".join("(" + ", ".join(["{}"] * width) + ")" for _ in chunk)
         args = [arg for row in chunk for arg in row]
         await db.fetch(

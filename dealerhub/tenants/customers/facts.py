@@ -22,9 +22,10 @@ from decimal import Decimal
 
 from piccolo.query.functions.aggregate import Count, Max, Sum
 
+from dealerhub.platform.db import chunks
 from dealerhub.platform.tables import Dealer
 from dealerhub.platform.tenancy import require_tenant
-from dealerhub.tenants.bulk import bulk_update, chunks, one_of
+from dealerhub.tenants.bulk import CHUNK, bulk_update, one_of
 from dealerhub.tenants.customers.tables import Customer
 from dealerhub.tenants.months import add_months
 from dealerhub.tenants.repair_orders.tables import RepairOrder
@@ -155,7 +156,7 @@ async def assign_teams(customer_ids: Sequence[uuid.UUID]) -> None:
     if not ids:
         return
     rows = []
-    for part in chunks(ids):
+    for part in chunks(ids, CHUNK):
         rows += await Customer.select_in_tenant(
             Customer.id, *(getattr(Customer, c) for c in TEAM_SLOTS),
         ).where(Customer.id.is_in(list(part)), Customer.team_set_by_admin == False,  # noqa: E712

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from dealerhub.tenants.bulk import bulk_update, chunks, one_of
+from dealerhub.platform.db import chunks
+from dealerhub.tenants.bulk import bulk_update, one_of
 from dealerhub.tenants.months import add_months
 from dealerhub.tenants.repair_orders.tables import RepairOrder
 from dealerhub.tenants.vehicles.tables import OdometerReading, Vehicle, VehicleModel
