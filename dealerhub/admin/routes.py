@@ -25,7 +25,7 @@ from dealerhub.platform.auth import (
 )
 from dealerhub.platform.scoring import service
 from dealerhub.platform.scoring.metrics import BENCHMARKED, METRICS, SERVICE_CHAIN, STEP_NAMES
-from dealerhub.platform.web import page, register_nav
+from dealerhub.platform.web import found, page, register_nav
 from dealerhub.platform.web.i18n import request_locale
 from dealerhub.platform.web.routes import dealer_name
 
@@ -72,10 +72,7 @@ def _download(body: str | bytes, media_type: str, filename: str) -> Response:
 
 
 async def _scorecard_or_404(dealer_id: uuid.UUID, grain: str, start: Any, group: str = "national"):
-    card = await service.scorecard(dealer_id, grain, start, group)
-    if card is None:
-        raise NotFoundException("no such dealer")
-    return card
+    return found(await service.scorecard(dealer_id, grain, start, group), "dealer")
 
 
 class HqScoringController(Controller):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from litestar.exceptions import ValidationException
 
-from dealerhub.tenants.web import found
+from dealerhub.platform.web import found
 
 __all__ = ["found", "invalid"]
 

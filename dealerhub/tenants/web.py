@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from litestar import Request
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import ValidationException
 from litestar.response import Template
 
 from dealerhub.platform.auth import DEALER_ROLES, requires_roles, requires_scope
+from dealerhub.platform.web import found as found  # re-exported: controllers take it from here too
 from dealerhub.platform.web import page
 from dealerhub.tenants.fields import InvalidInput
 from dealerhub.tenants.labels import label
@@ -20,7 +21,6 @@ dealer_pages = [requires_roles(*DEALER_ROLES)]
 api_read = [requires_roles(*DEALER_ROLES, "integration"), requires_scope("read")]
 api_write = [requires_roles(*DEALER_ROLES, "integration"), requires_scope("write")]
 PAGE_SIZE = 25
-T = TypeVar("T")
 
 
 def validation_error(invalid: InvalidInput) -> ValidationException:
@@ -36,13 +36,6 @@ def input_errors() -> Iterator[None]:
         yield
     except InvalidInput as invalid:
         raise validation_error(invalid) from None
-
-
-def found(row: T | None, what: str) -> T:
-    """The row, or a 404 `no such <what>` (another dealer's object is not found either)."""
-    if row is None:
-        raise NotFoundException(f"no such {what}")
-    return row
 
 
 def form_errors(invalid: InvalidInput) -> dict[str, str]:

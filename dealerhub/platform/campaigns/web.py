@@ -9,10 +9,9 @@ from litestar import Request
 from litestar.response import Template
 
 from dealerhub.platform.campaigns.labels import LABELS
-from dealerhub.platform.web import page
+from dealerhub.platform.web import found, page
 from dealerhub.tenants.web import (
     PAGE_SIZE,
-    found,
     input_errors,
     int_arg,
     page_count,

@@ -10,7 +10,6 @@ import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.exceptions import (
     NotAuthorizedException,
-    NotFoundException,
     PermissionDeniedException,
     ValidationException,
 )
@@ -19,6 +18,7 @@ from dealerhub.platform import auth
 from dealerhub.platform.auth import CurrentUser, dealer_admin_only
 from dealerhub.platform.tables import ApiKey
 from dealerhub.platform.web.i18n import gettext_for, request_locale
+from dealerhub.platform.web.problems import found
 from dealerhub.platform.web.routes import AUDIT_ACTOR_KEY, change_password
 
 
@@ -154,14 +154,10 @@ class ApiKeyController(Controller):
 
     @get("/{api_key_id:uuid}")
     async def get_key(self, request: Request, api_key_id: uuid.UUID) -> ApiKeyRead:
-        row = await auth.get_api_key(request.user.tenant_id, api_key_id)
-        if row is None:
-            raise NotFoundException("no such API key")
+        row = found(await auth.get_api_key(request.user.tenant_id, api_key_id), "API key")
         return _api_key_read(row)
 
     @delete("/{api_key_id:uuid}", status_code=200)
     async def revoke_key(self, request: Request, api_key_id: uuid.UUID) -> ApiKeyRead:
-        row = await auth.revoke_api_key(request.user.tenant_id, api_key_id)
-        if row is None:
-            raise NotFoundException("no such API key")
+        row = found(await auth.revoke_api_key(request.user.tenant_id, api_key_id), "API key")
         return _api_key_read(row)

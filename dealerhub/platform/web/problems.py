@@ -4,10 +4,10 @@ which is not what an integrator receives."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.plugins import ReceiveRoutePlugin
@@ -15,6 +15,7 @@ from litestar.routes import BaseRoute, HTTPRoute
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 API_PREFIX = "/api/"
+T = TypeVar("T")
 
 DESCRIPTIONS = {
     400: "Bad input: `errors` names each field and what is wrong with it",
@@ -37,6 +38,13 @@ class Problem(msgspec.Struct, omit_defaults=True):
     status: int
     title: str
     errors: list[FieldError] | None = None
+
+
+def found(row: T | None, what: str) -> T:
+    """The row, or a 404 `no such <what>` (another dealer's object is not found either)."""
+    if row is None:
+        raise NotFoundException(f"no such {what}")
+    return row
 
 
 def problem_body(exc: HTTPException) -> dict[str, Any]:

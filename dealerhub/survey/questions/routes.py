@@ -8,7 +8,6 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
-from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from dealerhub.platform.auth import (
@@ -18,7 +17,7 @@ from dealerhub.platform.auth import (
     oem_staff,
     requires_roles,
 )
-from dealerhub.platform.web import page
+from dealerhub.platform.web import found, page
 from dealerhub.survey import web
 from dealerhub.survey.questions import service
 from dealerhub.survey.questions.schemas import QuestionRead, QuestionWrite
@@ -67,10 +66,7 @@ class QuestionApiController(Controller):
 
     @delete("/local-questions/{question_id:uuid}", guards=[dealer_admin_only], status_code=200)
     async def retire_local(self, request: Request, question_id: uuid.UUID) -> QuestionRead:
-        row = await service.retire_local(request.user.tenant_id, question_id)
-        if row is None:
-            raise NotFoundException("no such question")
-        return row
+        return found(await service.retire_local(request.user.tenant_id, question_id), "question")
 
 
 class QuestionPagesController(Controller):

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Response, Template
 
 from dealerhub.platform.audit import AUDIT_READS, note_customer, note_customers_shown
 from dealerhub.platform.auth import DEALER_ROLES, CurrentUser, dealer_admin_only
-from dealerhub.platform.web import register_nav, register_tile
+from dealerhub.platform.web import found, register_nav, register_tile
 from dealerhub.tenants.customers import privacy, service
 from dealerhub.tenants.customers import tasks as _nightly  # noqa: F401 - registers the refresh
 from dealerhub.tenants.customers.schemas import (
@@ -45,7 +45,6 @@ from dealerhub.tenants.web import (
     dealer_pages,
     form_data,
     form_errors,
-    found,
     input_errors,
     int_arg,
     render,

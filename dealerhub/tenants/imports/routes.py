@@ -14,13 +14,13 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from dealerhub.platform.auth import DEALER_ROLES, requires_roles, requires_scope
-from dealerhub.platform.web import register_nav
+from dealerhub.platform.web import found, register_nav
 from dealerhub.tenants.imports import service
 from dealerhub.tenants.imports.kinds import KINDS
 from dealerhub.tenants.imports.schemas import BulkImport, ImportRead, ImportRowErrorRead
 from dealerhub.tenants.imports.tables import ImportJob
 from dealerhub.tenants.imports.tasks import run
-from dealerhub.tenants.web import api_read, found, render
+from dealerhub.tenants.web import api_read, render
 
 UPLOAD_LIMIT_BYTES = 512 * 1024 * 1024
 BULK_LIMIT_BYTES = 32 * 1024 * 1024

@@ -8,13 +8,14 @@ from litestar import Controller, Request, get, post
 from litestar.response import Template
 
 from dealerhub.platform.audit import AUDIT_READS, note_customer
+from dealerhub.platform.web import found
 from dealerhub.tenants.repair_orders import service
 from dealerhub.tenants.repair_orders.schemas import (
     RepairOrderClose,
     RepairOrderOpen,
     RepairOrderRead,
 )
-from dealerhub.tenants.web import api_read, api_write, dealer_pages, found, input_errors, render
+from dealerhub.tenants.web import api_read, api_write, dealer_pages, input_errors, render
 
 
 class RepairOrderApiController(Controller):

@@ -18,7 +18,7 @@ from dealerhub.platform.auth import (
     oem_staff,
     requires_roles,
 )
-from dealerhub.platform.web import register_nav
+from dealerhub.platform.web import found, register_nav
 from dealerhub.tenants.customers.service import get_customer
 from dealerhub.tenants.fields import InvalidInput
 from dealerhub.tenants.repair_orders.schemas import DeclinedWork
@@ -40,7 +40,6 @@ from dealerhub.tenants.web import (
     dealer_pages,
     form_data,
     form_errors,
-    found,
     input_errors,
     render,
 )
