@@ -12,14 +12,15 @@ from dealerhub.platform.campaigns.labels import LABELS
 from dealerhub.platform.web import found, page
 from dealerhub.tenants.web import (
     PAGE_SIZE,
+    form_errors,
     input_errors,
     int_arg,
     page_count,
     validation_error,
 )
 
-__all__ = ["PAGE_SIZE", "found", "input_errors", "int_arg", "page_count", "render",
-           "validation_error"]
+__all__ = ["PAGE_SIZE", "form_errors", "found", "input_errors", "int_arg", "page_count",
+           "render", "validation_error"]
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:

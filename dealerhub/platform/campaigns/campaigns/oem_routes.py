@@ -16,6 +16,7 @@ from dealerhub.platform.campaigns.campaigns import oem
 from dealerhub.platform.campaigns.campaigns.schemas import OemCampaignCreate, OemCampaignRead
 from dealerhub.platform.campaigns.web import (
     PAGE_SIZE,
+    form_errors,
     found,
     input_errors,
     int_arg,
@@ -97,7 +98,7 @@ class OemCampaignPagesController(Controller):
             dealer_ids = [uuid.UUID(value) for value in submitted.getall("dealer_ids", [])]
             row = await oem.create_oem_campaign(_from_form(form, dealer_ids))
         except InvalidInput as invalid:
-            errors = {e.field: e.reason for e in invalid.errors}
+            errors = form_errors(invalid)
             rows, total = await oem.list_oem_campaigns()
             return render(request, "campaigns/hq_list.html", status_code=400, campaigns=rows,
                           total=total, page_number=1, pages=page_count(total, PAGE_SIZE),

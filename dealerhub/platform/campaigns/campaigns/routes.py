@@ -22,6 +22,7 @@ from dealerhub.platform.campaigns.due_lists.rules import REASONS
 from dealerhub.platform.campaigns.segments import service as segments
 from dealerhub.platform.campaigns.web import (
     PAGE_SIZE,
+    form_errors,
     found,
     input_errors,
     int_arg,
@@ -111,7 +112,7 @@ class CampaignPagesController(Controller):
             row = await service.create_campaign(tenant_id, data, request.user.id)
         except InvalidInput as invalid:
             return await self._form(request, 400, form=form,
-                                    errors={e.field: e.reason for e in invalid.errors})
+                                    errors=form_errors(invalid))
         return Redirect(f"/campaigns/{row.id}")
 
     @get("/{campaign_id:uuid}")

@@ -18,6 +18,7 @@ from dealerhub.platform.campaigns.segments.schemas import (
 )
 from dealerhub.platform.campaigns.web import (
     PAGE_SIZE,
+    form_errors,
     found,
     input_errors,
     int_arg,
@@ -93,7 +94,7 @@ class SegmentPagesController(Controller):
             return render(request, "campaigns/segment_count.html", count=count, errors={})
         except InvalidInput as invalid:
             return render(request, "campaigns/segment_count.html", count=None,
-                          errors={e.field: e.reason for e in invalid.errors})
+                          errors=form_errors(invalid))
 
     @post("/")
     async def save(self, request: Request) -> Template | Redirect:
@@ -104,5 +105,5 @@ class SegmentPagesController(Controller):
                                        definition)
         except InvalidInput as invalid:
             return await self._page(request, 400, form=form,
-                                    errors={e.field: e.reason for e in invalid.errors})
+                                    errors=form_errors(invalid))
         return Redirect("/campaigns/segments")
