@@ -1,5 +1,6 @@
 """Demo data for the survey pages: the national bank and rules, answered surveys (one
-region weaker at reception), some complaints and due care calls for every demo dealer;
+region weaker at reception; a few flagged as staged, for headquarters to review), some
+complaints and due care calls for every demo dealer;
 registered in `dealerhub.demo.SEED_HOOKS`."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dealerhub.tenants.customers import service as customers
 SURVEYS_PER_DEALER = 16
 COMPLAINTS = ("等了两个小时才有人接待", "保养后发动机异响还在", "报价和结算金额不一致，没人解释",
               "洗车没洗干净", "交车时没人讲解做了什么")
+SOLICITED = "顾问说给个满分就送一次免费洗车"  # a flagged answer (integrity: solicited)
 
 
 def _answer(key: str, quality: float, rng: random.Random) -> str:
@@ -55,7 +57,10 @@ async def _dealer_surveys(dealer: Dealer, weak_reception: bool, rng: random.Rand
             values[key] = _answer(key, quality, rng)
         if index % 7 == 6:  # some answer only the first question (partial)
             values = dict(list(values.items())[:1])
-        await answers.submit(triggers.survey_token(dealer.id, row.id), values, Submission("web"),
+        if index % 8 == 3 and "overall.comment" in values:  # for headquarters' review queue
+            values["overall.comment"] = SOLICITED
+        staged = Submission("web", staff_session=index == 4)
+        await answers.submit(triggers.survey_token(dealer.id, row.id), values, staged,
                              now=at + timedelta(hours=2))
         if index < 6 and customer.get("last_visit_at"):
             async with tenant_scope(dealer.id):
