@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 
 from dealerhub.platform.auth import CurrentUser, oem_staff
 from dealerhub.platform.tables import Dealer, Region
-from dealerhub.platform.web import page
+from dealerhub.platform.web import found, page
 from dealerhub.survey import web
 from dealerhub.survey.common import as_uuid
 from dealerhub.survey.integrity import service
@@ -24,7 +24,6 @@ from dealerhub.survey.integrity.schemas import (
 )
 from dealerhub.survey.integrity.tables import REVIEW_STATES
 from dealerhub.tenants.fields import InvalidInput
-from dealerhub.tenants.web import found
 
 MAX_PER_PAGE = 100
 WHAT = "flagged response"
