@@ -180,6 +180,9 @@ async def _insert(rows: Sequence[tuple[Any, ...]], shown: Sequence[tuple[Any, ..
         await fetch(_postgres_insert(), *columns, [row[0] for row in shown],
                     [row[2] for row in shown])
         return
+    if not shown:
+        await _values("audit_log", READ_COLUMNS, rows)
+        return
     async with transaction():
         await _values("audit_log", READ_COLUMNS, rows)
         await _values("audit_customer_shown", SHOWN_COLUMNS, shown)
