@@ -16,11 +16,10 @@ from dealerhub.tenants.web import (
     input_errors,
     int_arg,
     page_count,
-    validation_error,
 )
 
 __all__ = ["PAGE_SIZE", "form_errors", "found", "input_errors", "int_arg", "page_count",
-           "render", "validation_error"]
+           "render"]
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:

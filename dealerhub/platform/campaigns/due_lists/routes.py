@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from dealerhub.platform.audit import AUDIT_READS, note_customers_shown
@@ -20,10 +19,11 @@ from dealerhub.platform.campaigns.due_lists.schemas import (
 )
 from dealerhub.platform.campaigns.web import (
     PAGE_SIZE,
+    found,
+    input_errors,
     int_arg,
     page_count,
     render,
-    validation_error,
 )
 from dealerhub.tenants.fields import InvalidInput
 
@@ -36,26 +36,20 @@ class DueListApiController(Controller):
     @get("/today", opt=AUDIT_READS)
     async def today(self, request: Request, reason: str | None = None, page: int = 1,
                     sort: str = "due_on") -> DueListPageRead:
-        try:
-            found = await service.todays_list(request.user.tenant_id, reason=reason,
-                                              page=page, sort=sort)
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
-        note_customers_shown(request, (row["customer_id"] for row in found.entries))
-        return DueListPageRead(found.today, [entry_read(row) for row in found.entries],
-                               found.total, found.counts)
+        with input_errors():
+            listed = await service.todays_list(request.user.tenant_id, reason=reason,
+                                               page=page, sort=sort)
+        note_customers_shown(request, (row["customer_id"] for row in listed.entries))
+        return DueListPageRead(listed.today, [entry_read(row) for row in listed.entries],
+                               listed.total, listed.counts)
 
     @post("/entries/{entry_id:uuid}/outcome", status_code=200)
     async def outcome(self, request: Request, entry_id: uuid.UUID,
                       data: OutcomeWrite) -> DueListEntryRead:
-        try:
+        with input_errors():
             row = await service.record_outcome(request.user.tenant_id, entry_id, data.outcome,
                                                data.reason, request.user.id)
-        except InvalidInput as invalid:
-            raise validation_error(invalid) from None
-        if row is None:
-            raise NotFoundException("no such due-list entry")
-        return entry_read(row)
+        return entry_read(found(row, "due-list entry"))
 
 
 class DueListPagesController(Controller):
@@ -71,15 +65,15 @@ class DueListPagesController(Controller):
         desc = params.get("desc") == "true"
         number = int_arg(params.get("page"), 1)
         try:
-            found = await service.todays_list(request.user.tenant_id, reason=reason,
-                                              page=number, sort=sort, descending=desc)
+            listed = await service.todays_list(request.user.tenant_id, reason=reason,
+                                               page=number, sort=sort, descending=desc)
         except InvalidInput:
             reason, sort = None, "due_on"
-            found = await service.todays_list(request.user.tenant_id, page=number)
-        note_customers_shown(request, (row["customer_id"] for row in found.entries))
-        return render(request, "campaigns/due_list.html", found=found, reason=reason,
+            listed = await service.todays_list(request.user.tenant_id, page=number)
+        note_customers_shown(request, (row["customer_id"] for row in listed.entries))
+        return render(request, "campaigns/due_list.html", found=listed, reason=reason,
                     reasons=REASONS, sort=sort, sorts=list(service.SORTS), desc=desc,
-                    page_number=number, pages=page_count(found.total, PAGE_SIZE),
+                    page_number=number, pages=page_count(listed.total, PAGE_SIZE),
                     outcomes=service.OUTCOMES, error=params.get("error", ""))
 
     @post("/{entry_id:uuid}/outcome")
@@ -91,8 +85,7 @@ class DueListPagesController(Controller):
                 str(form.get("reason", "")), request.user.id)
         except InvalidInput as invalid:
             return Redirect(f"/due-lists?error={invalid.errors[0].field}")
-        if row is None:
-            raise NotFoundException("no such due-list entry")
+        found(row, "due-list entry")
         return Redirect("/due-lists")
 
     @post("/settings", guards=[dealer_admin_only])
