@@ -22,7 +22,7 @@ from dealerhub.platform.auth import AUDITOR_ROLES, auditors
 from dealerhub.platform.directory import dealer_zone
 from dealerhub.platform.web import register_nav
 from dealerhub.tenants.customers import service
-from dealerhub.tenants.web import render
+from dealerhub.tenants.web import page_count, render
 
 Action = Literal["read", "change", "list"]
 PAGE_SIZE = 50
@@ -140,10 +140,9 @@ class AccessHistoryPageController(Controller):
             until=last_day + timedelta(days=1) if last_day else None,
             action=action if action in audit.TRAIL_ACTIONS else None,
             page=page, per_page=PAGE_SIZE)
-        pages = max(1, -(-found.total // PAGE_SIZE))
         return render(request, "customers/access_history.html", customer=customer,
                       entries=[_entry(r) for r in found.rows], total=found.total,
-                      page_number=page, pages=pages, zone=zone,
+                      page_number=page, pages=page_count(found.total, PAGE_SIZE), zone=zone,
                       filters={"user": user, "action": action, "since": since, "until": until})
 
     @get("/access-history")

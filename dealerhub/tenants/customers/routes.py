@@ -47,6 +47,7 @@ from dealerhub.tenants.web import (
     form_errors,
     input_errors,
     int_arg,
+    page_count,
     render,
     validation_error,
 )
@@ -190,9 +191,9 @@ class CustomerPageController(Controller):
         found = await service.search_customers(request.user.tenant_id, q, page=number,
                                                per_page=PAGE_SIZE, sort=sort, descending=desc)
         note_customers_shown(request, (r["id"] for r in found.customers))
-        pages = max(1, -(-found.total // PAGE_SIZE))
         return render(request, "customers/list.html", q=q, result=found, page_number=number,
-                    pages=pages, sort=sort, desc=desc, sorts=list(service.SORTS))
+                    pages=page_count(found.total), sort=sort, desc=desc,
+                    sorts=list(service.SORTS))
 
     @get("/new", include_in_schema=False)
     async def new_form(self, request: Request) -> Template:
