@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from dealerhub.platform.audit import AUDIT_READS, note_customer, note_customers_shown
 from dealerhub.platform.auth import DEALER_ROLES, requires_roles, requires_scope
-from dealerhub.platform.web import page
+from dealerhub.platform.web import found, page
 from dealerhub.survey import web
 from dealerhub.survey.common import utcnow
 from dealerhub.survey.complaints import service
@@ -83,10 +83,8 @@ class ComplaintPagesController(Controller):
 
     @get("/{complaint_id:uuid}", opt=AUDIT_READS)
     async def view(self, request: Request, complaint_id: uuid.UUID, error: str = "") -> Template:
-        found = await service.get_complaint(request.user.tenant_id, complaint_id)
-        if found is None:
-            raise NotFoundException("no such complaint")
-        row, log = found
+        row, log = found(await service.get_complaint(request.user.tenant_id, complaint_id),
+                         "complaint")
         note_customer(request, row.customer_id)
         profile = await customers.contact_profile(request.user.tenant_id, row.customer_id)
         return page(request, "survey/complaint.html", c=row, log=log, now=utcnow(),
@@ -103,15 +101,13 @@ class ComplaintPagesController(Controller):
         except service.NotAllowed as error:
             raise web.refused(error) from None
         except (InvalidInput, service.StateError) as error:
-            found = await service.get_complaint(request.user.tenant_id, complaint_id)
-            if found is None:
-                raise NotFoundException("no such complaint") from None
-            return page(request, "survey/complaint.html", status_code=400, c=found[0],
-                        log=found[1], now=utcnow(), error=str(error),
+            shown, log = found(await service.get_complaint(request.user.tenant_id,
+                                                           complaint_id), "complaint")
+            return page(request, "survey/complaint.html", status_code=400, c=shown, log=log,
+                        now=utcnow(), error=str(error),
                         customer=await customers.contact_profile(request.user.tenant_id,
-                                                                 found[0].customer_id))
-        if row is None:
-            raise NotFoundException("no such complaint")
+                                                                 shown.customer_id))
+        found(row, "complaint")
         return Redirect(f"/complaints/{complaint_id}", status_code=303)
 
 
@@ -122,11 +118,10 @@ class ComplaintApiController(Controller):
     @get("/{complaint_id:uuid}", guards=[requires_roles(*DEALER_ROLES, "integration"),
                                          requires_scope("read")], opt=AUDIT_READS)
     async def get_complaint(self, request: Request, complaint_id: uuid.UUID) -> ComplaintRead:
-        found = await service.get_complaint(request.user.tenant_id, complaint_id)
-        if found is None:
-            raise NotFoundException("no such complaint")
-        note_customer(request, found[0].customer_id)
-        return complaint_read(found[0])
+        row, _log = found(await service.get_complaint(request.user.tenant_id, complaint_id),
+                          "complaint")
+        note_customer(request, row.customer_id)
+        return complaint_read(row)
 
     @post("/", guards=[requires_roles(*DEALER_ROLES)])
     async def record(self, request: Request, data: ComplaintCreate) -> ComplaintRead:

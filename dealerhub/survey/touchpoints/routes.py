@@ -6,11 +6,10 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from dealerhub.platform.audit import AUDIT_READS, note_customers_shown
-from dealerhub.platform.web import page
+from dealerhub.platform.web import found, page
 from dealerhub.survey import web
 from dealerhub.survey.complaints.service import NotAllowed, StateError
 from dealerhub.survey.touchpoints import service
@@ -47,6 +46,5 @@ class CallListController(Controller):
             raise web.refused(error) from None
         except (InvalidInput, StateError) as error:
             return await self._page(request, 1, str(error), 400)
-        if row is None:
-            raise NotFoundException("no such call")
+        found(row, "call")
         return Redirect("/survey/calls", status_code=303)
