@@ -17,12 +17,13 @@ from msgspec import Struct
 from dealerhub.channels.credentials import service as credentials
 from dealerhub.channels.credentials.routes import plugin_reads
 from dealerhub.channels.messages import service as messages
+from dealerhub.channels.messages.routes import shown_message
 from dealerhub.channels.plugin import channel_class
 from dealerhub.channels.webhooks import service as webhooks
 from dealerhub.channels.webhooks.routes import dealer_of
-from dealerhub.platform.audit import AUDIT_READS, note_customer, note_customers_shown
+from dealerhub.platform.audit import AUDIT_READS, note_customers_shown
 from dealerhub.platform.auth import dealer_admin_only, dealer_staff, oem_admin_only
-from dealerhub.platform.web import page
+from dealerhub.platform.web import found, page
 from dealerhub.platform.web.i18n import request_locale
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -77,11 +78,8 @@ class ChannelPagesController(Controller):
 
     @get("/messages/{message_id:uuid}", guards=[dealer_staff], opt=AUDIT_READS)
     async def message_detail(self, request: Request, message_id: uuid.UUID) -> Template:
-        found = await messages.get_message(request.user.tenant_id, message_id)
-        if found is None:
-            raise NotFoundException("no such message")
-        note_customer(request, found.customer_id)
-        return page(request, "channels/message.html", message=found)
+        return page(request, "channels/message.html",
+                    message=await shown_message(request, message_id))
 
 
 class EndpointPages(Controller):
@@ -129,9 +127,8 @@ class EndpointPages(Controller):
 
     @post("/{endpoint_id:uuid}/toggle")
     async def toggle_endpoint(self, request: Request, endpoint_id: uuid.UUID) -> Redirect:
-        endpoint = await webhooks.get_endpoint(self.endpoint_owner(request), endpoint_id)
-        if endpoint is None:
-            raise NotFoundException("no such endpoint")
+        endpoint = found(await webhooks.get_endpoint(self.endpoint_owner(request), endpoint_id),
+                         "endpoint")
         await webhooks.update_endpoint(self.endpoint_owner(request), endpoint_id,
                                        enabled=not endpoint.enabled)
         return Redirect(f"{self.path}/{endpoint_id}", status_code=303)
@@ -142,8 +139,7 @@ class EndpointPages(Controller):
             delivery = await webhooks.replay(self.endpoint_owner(request), delivery_id)
         except webhooks.WebhookInvalid:
             delivery = None
-        if delivery is None:
-            raise NotFoundException("no such delivery, or its endpoint is disabled")
+        delivery = found(delivery, "delivery, or its endpoint is disabled")
         return Redirect(f"{self.path}/{delivery.endpoint_id}", status_code=303)
 
 

@@ -16,7 +16,7 @@ from litestar.response import Template
 from dealerhub.channels.messages import inbound, service
 from dealerhub.channels.messages.schemas import MessageDetail, MessageRead
 from dealerhub.channels.plugin import CallbackRejected, InboundRequest
-from dealerhub.channels.web import invalid
+from dealerhub.channels.web import found, invalid
 from dealerhub.platform.audit import AUDIT_READS, note_customer, note_customers_shown
 from dealerhub.platform.auth import dealer_staff
 from dealerhub.platform.config import get_settings
@@ -46,11 +46,14 @@ class MessageApiController(Controller):
 
     @get("/{message_id:uuid}", opt=AUDIT_READS)
     async def get_message(self, request: Request, message_id: uuid.UUID) -> MessageDetail:
-        found = await service.get_message(request.user.tenant_id, message_id)
-        if found is None:
-            raise NotFoundException("no such message")
-        note_customer(request, found.customer_id)
-        return found
+        return await shown_message(request, message_id)
+
+
+async def shown_message(request: Request, message_id: uuid.UUID) -> MessageDetail:
+    """One of the dealer's messages, its reading noted in the audit trail (API and portal)."""
+    message = found(await service.get_message(request.user.tenant_id, message_id), "message")
+    note_customer(request, message.customer_id)
+    return message
 
 
 async def _inbound_request(request: Request) -> InboundRequest:
