@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 
 from dealerhub.platform.appointments import service
@@ -43,6 +42,7 @@ from dealerhub.platform.auth import (
     requires_roles,
     requires_scope,
 )
+from dealerhub.platform.web import found
 
 IdempotencyHeader = Annotated[str | None, Parameter(header="Idempotency-Key", max_length=200,
                                                     required=False)]
@@ -70,9 +70,7 @@ def availability_read(found: service.Availability) -> AvailabilityRead:
 
 
 def _found(row: Any) -> AppointmentRead:
-    if row is None:
-        raise NotFoundException("no such appointment")
-    return appointment_read(row)
+    return appointment_read(found(row, "appointment"))
 
 
 class AppointmentApiController(Controller):
