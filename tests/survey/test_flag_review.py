@@ -79,8 +79,8 @@ async def test_clearing_counts_the_answer_exactly_once(dealer_a, oem, bank) -> N
     flagged = await _flagged(dealer_a)
     before = await _summary(dealer_a.id)
     assert (before.responses, before.flagged, before.csat) == (0, 1, None)
-    # scoring took the answer when it arrived (its event says it was flagged)
-    assert await _csat_answers_in_scoring(dealer_a.id) == 1
+    # scoring left the answer out when it arrived (its event says it was flagged)
+    assert await _csat_answers_in_scoring(dealer_a.id) == 0
     assert [p["flagged"] for p in await payloads(dealer_a.id, "survey.answered")] == [True]
 
     item = await integrity.decide(flagged.review_id, "clear", "客户本人确认", _reviewer(oem))
@@ -115,9 +115,11 @@ async def test_deciding_again_is_allowed_and_kept(dealer_a, oem, bank) -> None:
         ("clear", "pending", oem.emails["oem_analyst"]),
         ("uphold", "cleared", oem.emails["oem_admin"])]
     assert (await _summary(dealer_a.id)).responses == 0
+    assert await _csat_answers_in_scoring(dealer_a.id) == 0
     again = await integrity.decide(flagged.review_id, "clear", "", admin)
     assert again is not None and len(again.decisions) == 3
     assert (await _summary(dealer_a.id)).responses == 1
+    assert await _csat_answers_in_scoring(dealer_a.id) == 1
     reviewed = [p["state"] for p in await payloads(dealer_a.id, "survey.flag_reviewed")]
     assert sorted(reviewed) == ["cleared", "cleared", "upheld"]
 
@@ -132,6 +134,7 @@ async def test_later_answers_of_a_cleared_response_still_count_once(dealer_a, oe
     await answers.submit(token, {"overall.csat": "4"}, Submission())
     summary = await _summary(dealer_a.id)
     assert (summary.responses, summary.flagged, summary.csat) == (1, 0, 100.0)
+    assert await _csat_answers_in_scoring(dealer_a.id) == 1
     # a new kind of flag after the decision sends it back to the queue, out of the figures
     await answers.submit(token, {"care.updates": "5"}, Submission(staff_session=True))
     item = await integrity.get_review(review["id"])
@@ -139,6 +142,7 @@ async def test_later_answers_of_a_cleared_response_still_count_once(dealer_a, oe
     assert item.flags == ["dealer_device", "solicited"]
     summary = await _summary(dealer_a.id)
     assert (summary.responses, summary.flagged) == (0, 1)
+    assert await _csat_answers_in_scoring(dealer_a.id) == 0
 
 
 async def test_the_queue_holds_no_customer_data(dealer_a, bank) -> None:

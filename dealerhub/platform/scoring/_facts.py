@@ -6,6 +6,10 @@ late event corrects exactly the periods it belongs to. Idempotency comes from
 `events.handle` (one consumption row per consumer and event, in the same transaction).
 `rebuild_rollups` recomputes periods from facts and `recompute_facts` replays a dealer's
 events; both must give what the incremental path gave (tests check it).
+
+A survey response counts only while it is not flagged (or headquarters cleared it): its
+events move its answers in and out of the figures (`response_facts`), each answer always
+on its own day, so the sums hold the answers of exactly the responses that count now.
 """
 
 from __future__ import annotations
@@ -18,16 +22,27 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from piccolo.columns.combination import WhereRaw
+
 from dealerhub.platform import db
 from dealerhub.platform.directory import dealer_zone
 from dealerhub.platform.events import Event
-from dealerhub.platform.scoring.metrics import EVENT_TYPES, METRICS_LIST, YEAR, moment
+from dealerhub.platform.scoring.metrics import (
+    ANSWERED,
+    EVENT_TYPES,
+    METRICS_LIST,
+    RESPONSE_EVENTS,
+    YEAR,
+    counts_after,
+    moment,
+)
 from dealerhub.platform.scoring.tables import NO_STAFF, MetricFact
 from dealerhub.platform.tables import EventOutbox
 from dealerhub.platform.tenancy import tenant_scope, transaction
 
 GRAINS = ("week", "month", "quarter", "year")
 Key = tuple[uuid.UUID, uuid.UUID, str, int, date]  # dealer, staff, metric, version, day
+History = Sequence[tuple[str, Mapping[str, Any]]]  # (event type, payload), oldest first
 
 
 def period_start(grain: str, day: date) -> date:
@@ -76,6 +91,56 @@ def event_facts(
                 sums[0] += found.numerator
                 sums[1] += found.denominator
     return out
+
+
+def needs_history(event_type: str, payload: Mapping[str, Any]) -> bool:
+    """Whether an event may move a response in or out of the figures, so its earlier events
+    matter: a review decision, or a flagged answer (flags only grow and only a decision
+    clears them, so an answer not flagged follows a response that counts already)."""
+    return event_type in RESPONSE_EVENTS and (
+        event_type != ANSWERED or not counts_after(event_type, payload))
+
+
+def response_facts(
+    dealer_id: uuid.UUID, event_type: str, payload: Mapping[str, Any], earlier: History,
+    zone: ZoneInfo,
+) -> dict[Key, list[float]]:
+    """What an event adds, given the earlier events of its survey response: an answer its own
+    facts while the response counts; an event that moves the response in (or out) adds (or
+    takes back) the facts of every earlier answer, each on its own day."""
+    counts = counts_after(event_type, payload)
+    switched = bool(earlier) and counts_after(*earlier[-1]) != counts
+    moved = [(t, p) for t, p in earlier if t == ANSWERED] if switched else []
+    if counts and event_type == ANSWERED:
+        moved.append((event_type, payload))
+    sign = 1.0 if counts else -1.0
+    out: dict[Key, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for answered_type, answered in moved:
+        for key, (num, den) in event_facts(dealer_id, answered_type, answered, zone).items():
+            out[key][0] += sign * num
+            out[key][1] += sign * den
+    return out
+
+
+def _order(row: Any) -> tuple[datetime, str]:
+    """The replay order of events: when they occurred, ties by id (on both databases)."""
+    return (row.occurred_at, str(row.id))
+
+
+async def earlier_of_response(event: Event) -> History:
+    """The events of the event's survey response that came before it (by `_order`)."""
+    invitation = event.payload.get("invitation_id")
+    if not invitation:
+        return []
+    field = ("payload->>'invitation_id'" if db.is_postgres()
+             else "json_extract(payload, '$.invitation_id')")
+    rows = await EventOutbox.objects().where(
+        (EventOutbox.tenant_id == event.tenant_id)
+        & EventOutbox.event_type.is_in(sorted(RESPONSE_EVENTS))
+        & WhereRaw(f"{field} = {{}}", str(invitation))).output(load_json=True)
+    mine = _order(event)
+    return [(row.event_type, row.payload) for row in sorted(rows, key=_order)
+            if _order(row) < mine]
 
 
 def with_rollups(facts: Mapping[Key, list[float]]) -> dict[tuple[str, Key], list[float]]:
@@ -163,7 +228,12 @@ async def consume(event: Event) -> None:
         return
     payload = await resolve(event)
     zone = await dealer_zone(event.tenant_id)
-    facts = event_facts(event.tenant_id, event.event_type, payload, zone)
+    if event.event_type in RESPONSE_EVENTS:
+        earlier = await earlier_of_response(event) if needs_history(
+            event.event_type, payload) else []
+        facts = response_facts(event.tenant_id, event.event_type, payload, earlier, zone)
+    else:
+        facts = event_facts(event.tenant_id, event.event_type, payload, zone)
     if facts:
         await apply_facts(facts)
 
@@ -314,10 +384,19 @@ async def recompute_facts(dealer_id: uuid.UUID, start: date, end: date) -> int:
             .output(load_json=True)
         )
         totals: dict[Key, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for row in rows:
+        responses: dict[str, list[tuple[str, Mapping[str, Any]]]] = defaultdict(list)
+        for row in sorted(rows, key=_order):
             event = Event(row.id, row.event_type, row.tenant_id, row.payload, row.occurred_at)
             payload = await resolve(event)
-            for key, (num, den) in event_facts(dealer_id, event.event_type, payload, zone).items():
+            if event.event_type in RESPONSE_EVENTS:
+                history = responses[str(payload.get("invitation_id") or row.id)]
+                facts = response_facts(
+                    dealer_id, event.event_type, payload,
+                    history if needs_history(event.event_type, payload) else [], zone)
+                history.append((event.event_type, payload))
+            else:
+                facts = event_facts(dealer_id, event.event_type, payload, zone)
+            for key, (num, den) in facts.items():
                 if start <= key[4] < end:
                     totals[key][0] += num
                     totals[key][1] += den

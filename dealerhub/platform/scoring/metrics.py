@@ -29,7 +29,8 @@ UTC; ids only, no PII.
   survey.invited                survey        invited_at
   survey.answered               survey        answered_at, complete, csat (1-5), nps (0-10),
                                               advisor_staff_id, praised_staff_ids,
-                                              criticised_staff_ids
+                                              criticised_staff_ids, invitation_id, flagged
+  survey.flag_reviewed          survey        invitation_id, state ("cleared"/"upheld")
   complaint.opened              survey        opened_at, concerned_staff_id
   complaint.interim_answered    survey        opened_at, interim_answered_at
   complaint.resolved            survey        opened_at, interim_answered_at, resolved_at
@@ -39,6 +40,10 @@ UTC; ids only, no PII.
 
 An event adds to the day (in the dealer's time zone) of the business moment it names,
 not the day it arrived, so a late event corrects the period it belongs to.
+
+A survey answer flagged as possibly staged counts nowhere until headquarters clears its
+response (`counts_after`); the survey metrics went to version 2 with that rule, so their
+figures never mix with version 1's, which counted flagged answers too.
 """
 
 from __future__ import annotations
@@ -226,6 +231,22 @@ def resolved_at_once(payload: Payload) -> bool:
     )
 
 
+ANSWERED, REVIEWED = "survey.answered", "survey.flag_reviewed"
+# the events of one survey response (by invitation_id) that decide whether it counts
+RESPONSE_EVENTS = frozenset({ANSWERED, REVIEWED})
+# metrics of survey answers: version 2 leaves out answers flagged and not cleared
+SURVEY_VERSION = 2
+
+
+def counts_after(event_type: str, payload: Payload) -> bool:
+    """Whether the response counts in the figures after this event of it: an answer says
+    whether the response was flagged (and not cleared) when it was given; a review decision
+    whether headquarters cleared it."""
+    if event_type == REVIEWED:
+        return payload.get("state") == "cleared"
+    return not payload.get("flagged")
+
+
 def nps_points(payload: Payload) -> float:
     score = int(payload["nps"])
     return 1.0 if score >= 9 else (-1.0 if score <= 6 else 0.0)
@@ -303,7 +324,7 @@ METRICS_LIST: list[Metric] = [
         {"survey.answered": (Part("answered_at", denominator=1.0, staff=None,
                                   numerator=lambda p: 1.0 if int(p["csat"]) >= 4 else 0.0,
                                   when=present("csat")),)},
-        target=0.9, weight=10,
+        target=0.9, weight=10, version=SURVEY_VERSION,
     ),
     Metric(
         "nps", "净推荐值", "NPS",
@@ -311,7 +332,7 @@ METRICS_LIST: list[Metric] = [
         "promoters − detractors", "answers with a 0–10 score", "follow_up",
         {"survey.answered": (Part("answered_at", numerator=nps_points, denominator=1.0,
                                   staff=None, when=present("nps")),)},
-        unit="NPS", target=0.5, weight=6,
+        unit="NPS", target=0.5, weight=6, version=SURVEY_VERSION,
     ),
     Metric(
         "survey_response", "问卷回复率", "Survey response rate",
@@ -320,7 +341,7 @@ METRICS_LIST: list[Metric] = [
         {"survey.invited": (Part("invited_at", denominator=1.0, staff=None),),
          "survey.answered": (Part("answered_at", numerator=1.0, staff=None,
                                   when=lambda p: bool(p.get("complete"))),)},
-        target=0.3, weight=3,
+        target=0.3, weight=3, version=SURVEY_VERSION,
     ),
     Metric(
         "complaint_rate", "投诉率", "Complaint rate",
@@ -427,7 +448,7 @@ METRICS_LIST: list[Metric] = [
                  staff="praised_staff_ids", when=present("praised_staff_ids")),
             Part("answered_at", numerator=1.0, when=lambda p: p.get("csat") == 5),
         )},
-        unit="count", benchmarked=False, min_sample=0,
+        unit="count", benchmarked=False, min_sample=0, version=SURVEY_VERSION,
     ),
     Metric(
         "staff_criticism", "批评次数", "Criticism received",
@@ -441,13 +462,13 @@ METRICS_LIST: list[Metric] = [
         ),
          "complaint.opened": (Part("opened_at", numerator=1.0, staff="concerned_staff_id",
                                    when=present("concerned_staff_id")),)},
-        unit="count", benchmarked=False, min_sample=0,
+        unit="count", benchmarked=False, min_sample=0, version=SURVEY_VERSION,
     ),
 ]
 METRICS: dict[str, Metric] = {metric.key: metric for metric in METRICS_LIST}
 EVENT_TYPES: frozenset[str] = frozenset(
     event_type for metric in METRICS_LIST for event_type in metric.sources
-)
+) | RESPONSE_EVENTS
 BENCHMARKED: list[Metric] = [m for m in METRICS_LIST if m.benchmarked]
 
 

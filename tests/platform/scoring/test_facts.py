@@ -212,6 +212,81 @@ async def test_local_day_follows_the_dealer_time_zone(dealer_factory) -> None:
     assert await service.dealer_rollup(dealer.id, "rework_rate", "month", date(2030, 4, 1))
 
 
+def response(invitation: uuid.UUID, answered_at: datetime = D,
+             **extra: object) -> tuple[str, dict]:
+    """One submission of a survey response: a perfect rating praising the advisor."""
+    return "survey.answered", {
+        "invitation_id": str(invitation), "answered_at": answered_at, "csat": 5, "nps": 10,
+        "complete": True, "advisor_staff_id": str(ADVISOR),
+        "praised_staff_ids": [str(ADVISOR)], "criticised_staff_ids": [], "flagged": False,
+        **extra}
+
+
+def reviewed(invitation: uuid.UUID, state: str) -> tuple[str, dict]:
+    return "survey.flag_reviewed", {"invitation_id": str(invitation), "state": state,
+                                    "decision": "clear" if state == "cleared" else "uphold"}
+
+
+async def _survey_figures(dealer_id: uuid.UUID, month: date = MARCH) -> dict[str, tuple]:
+    """CSAT (numerator, denominator), NPS answers, surveys answered in full and the
+    advisor's praise."""
+    csat = await service.dealer_rollup(dealer_id, "csat", "month", month)
+    nps = await service.dealer_rollup(dealer_id, "nps", "month", month)
+    answered_ = await service.dealer_rollup(dealer_id, "survey_response", "month", month)
+    praise = await service.dealer_rollup(dealer_id, "staff_praise", "month", month, ADVISOR)
+    return {"csat": (csat.numerator, csat.denominator) if csat else (0, 0),
+            "nps": nps.denominator if nps else 0,
+            "answered": answered_.numerator if answered_ else 0,
+            "praise": praise.numerator if praise else 0}
+
+
+NOTHING = {"csat": (0, 0), "nps": 0, "answered": 0, "praise": 0}
+ONE = {"csat": (1, 1), "nps": 1, "answered": 1, "praise": 2}  # praised by name, and a 5 out of 5
+
+
+async def test_a_flagged_answer_counts_only_while_cleared(dealer_a) -> None:
+    staged = uuid.uuid4()
+    await feed(dealer_a.id, *response(staged, flagged=True))
+    assert await _survey_figures(dealer_a.id) == NOTHING
+    cleared = await feed(dealer_a.id, *reviewed(staged, "cleared"))
+    assert await _survey_figures(dealer_a.id) == ONE
+    assert not await events.handle(cleared, tasks.CONSUMER)  # redelivered: no second effect
+    assert await _survey_figures(dealer_a.id) == ONE
+    upheld = await feed(dealer_a.id, *reviewed(staged, "upheld"))
+    assert await _survey_figures(dealer_a.id) == NOTHING
+    assert not await events.handle(upheld, tasks.CONSUMER)
+    assert await _survey_figures(dealer_a.id) == NOTHING
+    await feed(dealer_a.id, *reviewed(staged, "cleared"))  # decided once more
+    assert await _survey_figures(dealer_a.id) == ONE
+
+
+async def test_upholding_a_pending_answer_changes_nothing(dealer_a) -> None:
+    staged, genuine = uuid.uuid4(), uuid.uuid4()
+    await feed(dealer_a.id, *response(genuine))
+    await feed(dealer_a.id, *response(staged, flagged=True, csat=1))
+    await feed(dealer_a.id, *reviewed(staged, "upheld"))
+    assert await _survey_figures(dealer_a.id) == ONE  # only the genuine answer
+
+
+async def test_a_flag_on_a_later_part_takes_the_earlier_parts_out(dealer_a) -> None:
+    """A response answered in two visits of the page: the first part counted, the second
+    was flagged, so the whole response leaves the figures until it is cleared."""
+    invitation = uuid.uuid4()
+    await feed(dealer_a.id, *response(invitation, complete=False, nps=None))
+    assert (await _survey_figures(dealer_a.id))["csat"] == (1, 1)
+    await feed(dealer_a.id, *response(invitation, later(D, hours=1), csat=None,
+                                      praised_staff_ids=[], flagged=True))
+    assert await _survey_figures(dealer_a.id) == NOTHING
+    await feed(dealer_a.id, *reviewed(invitation, "cleared"))
+    assert await _survey_figures(dealer_a.id) == ONE
+    # answered after clearing without a new flag: counted at once, and out with the rest
+    await feed(dealer_a.id, *response(invitation, later(D, hours=2), csat=None, nps=9,
+                                      complete=False, praised_staff_ids=[]))
+    assert (await _survey_figures(dealer_a.id))["nps"] == 2
+    await feed(dealer_a.id, *reviewed(invitation, "upheld"))
+    assert await _survey_figures(dealer_a.id) == NOTHING
+
+
 async def _rollups(dealer_id: uuid.UUID) -> dict[tuple, tuple[float, float]]:
     rows = await MetricRollup.select().where(MetricRollup.dealer_id == dealer_id)
     return {
@@ -224,6 +299,13 @@ async def _rollups(dealer_id: uuid.UUID) -> dict[tuple, tuple[float, float]]:
 async def test_recompute_from_events_equals_incremental(dealer_a) -> None:
     sequence = [event for _, events_, _ in CASES for event in events_]
     sequence.append(closed(at(2030, 5, 20), ro_type="rework"))  # another month and quarter
+    # survey responses flagged, cleared, upheld again, and split over two submissions
+    staged, split = uuid.uuid4(), uuid.uuid4()
+    sequence += [response(staged, flagged=True), reviewed(staged, "cleared"),
+                 response(split, at(2030, 4, 2), complete=False),
+                 response(split, at(2030, 4, 3), flagged=True, csat=None),
+                 reviewed(split, "cleared"), reviewed(split, "upheld"),
+                 response(uuid.uuid4(), at(2030, 5, 4), flagged=True)]
     for event_type, payload in sequence:
         await feed(dealer_a.id, event_type, **payload)
     incremental = await _rollups(dealer_a.id)
