@@ -14,6 +14,7 @@ from dealerhub.platform.scoring.metrics import BENCHMARKED
 
 MONTHS = 24
 KEYS = [m.key for m in BENCHMARKED]
+VERSIONS = [m.version for m in BENCHMARKED]
 SEED = [
     "insert into region (id, created_at, code, name_zh, name_en) select gen_random_uuid(), "
     "now(), 'R' || r, '大区' || r, 'Region ' || r from generate_series(1, 8) r",
@@ -25,11 +26,11 @@ SEED = [
     # one row per dealer, metric and month: the monthly rollups the view reads
     "insert into metric_rollup (id, created_at, dealer_id, staff_id, metric_key, "
     "metric_version, grain, period_start, numerator, denominator) "
-    "select gen_random_uuid(), now(), d.id, '00000000-0000-0000-0000-000000000000', k, 1, "
+    "select gen_random_uuid(), now(), d.id, '00000000-0000-0000-0000-000000000000', k, v, "
     "'month', (date '2025-01-01' + make_interval(months => m))::date, "
     "round((random() * 200 + 30)::numeric * random()::numeric, 1), "
     "round((random() * 200 + 30)::numeric) "
-    "from dealer d cross join unnest(array{keys}::text[]) k "
+    "from dealer d cross join unnest(array{keys}::text[], array{versions}::int[]) kv(k, v) "
     "cross join generate_series(0, {last}) m",
     "analyze",
 ]
@@ -67,11 +68,14 @@ asyncio.run(main())
 """
 
 # The same view without precomputed distributions: the dealer's values, this and the
-# previous month, and per metric p10…p90, mean, n and the dealer's rank over all dealers.
+# previous month, and per metric p10…p90, mean, n and the dealer's rank over all dealers;
+# of each metric's current version, as the view reads.
 HAND_WRITTEN = """
 with v as (
-  select dealer_id, metric_key, numerator / nullif(denominator, 0) as value
-  from metric_rollup where grain = 'month' and period_start = $2 and metric_version = 1
+  select dealer_id, metric_key, metric_version, numerator / nullif(denominator, 0) as value
+  from metric_rollup join unnest($4::text[], $5::int[]) c(key, version)
+    on c.key = metric_key and c.version = metric_version
+  where grain = 'month' and period_start = $2
     and staff_id = '00000000-0000-0000-0000-000000000000' and denominator >= 20
 )
 select v.metric_key,
@@ -83,7 +87,7 @@ select v.metric_key,
 from v
 join v own on own.metric_key = v.metric_key and own.dealer_id = $1
 left join metric_rollup prev on prev.dealer_id = $1 and prev.metric_key = v.metric_key
-  and prev.grain = 'month' and prev.period_start = $3 and prev.metric_version = 1
+  and prev.grain = 'month' and prev.period_start = $3 and prev.metric_version = v.metric_version
   and prev.staff_id = '00000000-0000-0000-0000-000000000000'
 group by v.metric_key
 """
@@ -101,7 +105,7 @@ async def _seed_and_baseline(dsn: str, dealers: int, rounds: int) -> list[float]
         for statement in SEED:
             await connection.execute(
                 statement.format(dealers=dealers, keys=json.dumps(KEYS).replace('"', "'"),
-                                 last=MONTHS - 1)
+                                 versions=VERSIONS, last=MONTHS - 1)
             )
         ids = [r["id"] for r in await connection.fetch("select id from dealer")]
         month, previous = date.fromisoformat(PERIOD), date(2026, 11, 1)
@@ -109,7 +113,8 @@ async def _seed_and_baseline(dsn: str, dealers: int, rounds: int) -> list[float]
         samples = []
         for index in range(rounds + 20):
             started = time.perf_counter()
-            rows = await connection.fetch(HAND_WRITTEN, rng.choice(ids), month, previous)
+            rows = await connection.fetch(HAND_WRITTEN, rng.choice(ids), month, previous,
+                                          KEYS, VERSIONS)
             if index >= 20:  # after the same warm-up
                 samples.append((time.perf_counter() - started) * 1000)
             assert len(rows) >= 19
