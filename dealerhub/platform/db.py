@@ -207,6 +207,14 @@ def is_postgres() -> bool:
     return engine().engine_type == "postgres"
 
 
+def json_text(column: str, key: str) -> str:
+    """SQL for a JSON column's top-level field as text; the same text in an index and in
+    the queries it serves, so the planner matches them."""
+    if is_postgres():
+        return f"({column}->>'{key}')"
+    return f"json_extract({column}, '$.{key}')"
+
+
 def chunks(items: Sequence[ItemT], size: int) -> Iterator[Sequence[ItemT]]:
     """`items` in slices of at most `size`: rows per statement, ids per job."""
     for start in range(0, len(items), size):

@@ -8,10 +8,11 @@ from datetime import date, datetime
 
 import pytest
 
-from dealerhub.platform import events
-from dealerhub.platform.scoring import service, tasks
+from dealerhub.platform import db, events
+from dealerhub.platform.scoring import _facts, service, tasks
 from dealerhub.platform.scoring.metrics import BENCHMARKED, METRICS, METRICS_LIST
 from dealerhub.platform.scoring.tables import MetricRollup
+from dealerhub.platform.tenancy import transaction
 from tests.platform.scoring.helpers import at, feed, later
 
 pytestmark = pytest.mark.anyio
@@ -285,6 +286,18 @@ async def test_a_flag_on_a_later_part_takes_the_earlier_parts_out(dealer_a) -> N
     assert (await _survey_figures(dealer_a.id))["nps"] == 2
     await feed(dealer_a.id, *reviewed(invitation, "upheld"))
     assert await _survey_figures(dealer_a.id) == NOTHING
+
+
+async def test_a_responses_events_are_found_by_index(dealer_a) -> None:
+    """Looking up a response's earlier events must not read the whole outbox."""
+    query = str(_facts.response_events(dealer_a.id, str(uuid.uuid4())))
+    async with transaction():
+        if db.is_postgres():
+            await db.fetch("set local enable_seqscan = off")
+            plan = await db.fetch(f"explain {query}")
+        else:
+            plan = await db.fetch(f"explain query plan {query}")
+    assert "event_outbox_response_ix" in repr(plan)
 
 
 async def _rollups(dealer_id: uuid.UUID) -> dict[tuple, tuple[float, float]]:
