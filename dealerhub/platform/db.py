@@ -32,7 +32,7 @@ from dealerhub.platform.config import Settings
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 TableT = TypeVar("TableT", bound=Table)
 ItemT = TypeVar("ItemT")
-ClaimT = TypeVar("ClaimT", Select, Objects)
+QueryT = TypeVar("QueryT", Select, Objects)
 _tracer = trace.get_tracer("dealerhub.db")
 
 
@@ -221,7 +221,12 @@ def chunks(items: Sequence[ItemT], size: int) -> Iterator[Sequence[ItemT]]:
         yield items[start:start + size]
 
 
-def skip_locked(query: ClaimT, *of: type[Table]) -> ClaimT:
+def paged(query: QueryT, page: int, per_page: int) -> QueryT:
+    """One page of a list, pages counted from 1 (a page below 1 reads the first)."""
+    return query.limit(per_page).offset((max(page, 1) - 1) * per_page)
+
+
+def skip_locked(query: QueryT, *of: type[Table]) -> QueryT:
     """Rows a worker claims: on PostgreSQL locked for update, passing over rows another
     worker holds; on SQLite the write transaction already lets one claimer in at a time."""
     if is_postgres():

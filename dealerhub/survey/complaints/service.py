@@ -379,7 +379,7 @@ async def board(tenant_id: uuid.UUID, *, status: str | None = None, page: int = 
         elif status:
             query, count = query.where(Complaint.status == status), count.where(
                 Complaint.status == status)
-        rows = await query.limit(per_page).offset((page - 1) * per_page)
+        rows = await db.paged(query, page, per_page)
         total = await count
         recovered = await Complaint.count_in_tenant().where(Complaint.recovered == True)  # noqa: E712
         judged = await Complaint.count_in_tenant().where(Complaint.recovered.is_not_null())

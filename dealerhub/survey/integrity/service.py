@@ -14,7 +14,7 @@ from typing import Any
 
 import phonenumbers
 
-from dealerhub.platform import events
+from dealerhub.platform import db, events
 from dealerhub.platform.log_redaction import redact
 from dealerhub.platform.tables import AppUser, AuditLog, Dealer, Region
 from dealerhub.platform.tenancy import require_tenant, tenant_scope, transaction
@@ -324,10 +324,9 @@ async def list_reviews(chosen: ReviewFilter, region_only: uuid.UUID | None = Non
     await check_filter(chosen)
     where = _where(chosen, region_only)
     async with transaction(write=False):
-        rows = await FlagReview.select(*_LISTED).where(where).order_by(
+        rows = await db.paged(FlagReview.select(*_LISTED).where(where).order_by(
             FlagReview.answered_at, ascending=chosen.sort == "oldest").order_by(
-            FlagReview.id).limit(per_page).offset((max(page, 1) - 1) * per_page).output(
-            load_json=True)
+            FlagReview.id), page, per_page).output(load_json=True)
         total = await FlagReview.count().where(where)
     return await _items(rows), total
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from dealerhub.platform import db
 from dealerhub.platform.tables import Region
 from dealerhub.platform.tenancy import tenant_scope
 from dealerhub.survey.answers.tables import Answer
@@ -141,10 +142,9 @@ async def verbatims(tenant_id: uuid.UUID, page: int = 1,
     async with tenant_scope(tenant_id, write=False):
         where = (Answer.kind == "text") & Answer.value_text.is_not_null() & (
             Answer.value_text != "")
-        rows = await Answer.select_in_tenant(
+        rows = await db.paged(Answer.select_in_tenant(
             Answer.invitation_id, Answer.answered_at, Answer.question_key, Answer.value_text,
-        ).where(where).order_by(Answer.answered_at, ascending=False).limit(per_page).offset(
-            (page - 1) * per_page)
+        ).where(where).order_by(Answer.answered_at, ascending=False), page, per_page)
         total = await Answer.count_in_tenant().where(where)
     ids = [r["invitation_id"] for r in rows]
     flagged = {row["invitation_id"] for row in await ResponseFact.select(

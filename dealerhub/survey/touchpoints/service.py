@@ -128,8 +128,8 @@ class CallList:
 async def call_list(tenant_id: uuid.UUID, *, page: int = 1, per_page: int = 25) -> CallList:
     async with tenant_scope(tenant_id, write=False):
         where = (Touchpoint.status == "open") & (Touchpoint.mode == "call")
-        calls = await Touchpoint.objects_in_tenant().where(where).order_by(
-            Touchpoint.due_at).limit(per_page).offset((page - 1) * per_page)
+        calls = await db.paged(Touchpoint.objects_in_tenant().where(where).order_by(
+            Touchpoint.due_at), page, per_page)
         total = await Touchpoint.count_in_tenant().where(where)
         callbacks = await Complaint.objects_in_tenant().where(
             Complaint.status == "resolved", Complaint.callback_at.is_null(),

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from dealerhub.platform import db
 from dealerhub.platform.campaigns.campaigns import service as campaigns
 from dealerhub.platform.campaigns.campaigns.schemas import (
     CampaignCreate,
@@ -133,7 +134,6 @@ async def get_oem_campaign(oem_campaign_id: uuid.UUID) -> OemCampaignRead | None
 
 async def list_oem_campaigns(page: int = 1, per_page: int = 25) -> tuple[list[OemCampaign], int]:
     async with transaction(write=False):
-        rows = await OemCampaign.objects().order_by(OemCampaign.created_at, ascending=False
-                                                    ).limit(per_page).offset(
-            (max(page, 1) - 1) * per_page)
+        rows = await db.paged(OemCampaign.objects().order_by(OemCampaign.created_at,
+                                                             ascending=False), page, per_page)
         return list(rows), await OemCampaign.count()

@@ -460,9 +460,8 @@ async def list_campaigns(tenant_id: uuid.UUID, *, page: int = 1, per_page: int =
     column = {"name": Campaign.name, "starts_at": Campaign.starts_at}.get(sort,
                                                                          Campaign.created_at)
     async with tenant_scope(tenant_id, write=False):
-        rows = await Campaign.objects_in_tenant().order_by(
-            column, ascending=not descending).limit(per_page).offset((max(page, 1) - 1)
-                                                                      * per_page)
+        rows = await db.paged(Campaign.objects_in_tenant().order_by(
+            column, ascending=not descending), page, per_page)
         return list(rows), await Campaign.count_in_tenant()
 
 
@@ -470,6 +469,6 @@ async def list_recipients(tenant_id: uuid.UUID, campaign_id: uuid.UUID, *, page:
                           per_page: int = 25) -> tuple[list[CampaignRecipient], int]:
     async with tenant_scope(tenant_id, write=False):
         where = CampaignRecipient.campaign_id == campaign_id
-        rows = await CampaignRecipient.objects_in_tenant().where(where).order_by(
-            CampaignRecipient.id).limit(per_page).offset((max(page, 1) - 1) * per_page)
+        rows = await db.paged(CampaignRecipient.objects_in_tenant().where(where).order_by(
+            CampaignRecipient.id), page, per_page)
         return list(rows), await CampaignRecipient.count_in_tenant().where(where)

@@ -142,9 +142,8 @@ async def todays_list(tenant_id: uuid.UUID, *, reason: str | None = None, page: 
         if reason:
             where &= DueListEntry.reason == reason
         total = await DueListEntry.count_in_tenant().where(where)
-        rows = await DueListEntry.select_in_tenant().where(where).order_by(
-            SORTS[sort], ascending=not descending).order_by(DueListEntry.id).limit(
-            per_page).offset((max(page, 1) - 1) * per_page)
+        rows = await db.paged(DueListEntry.select_in_tenant().where(where).order_by(
+            SORTS[sort], ascending=not descending).order_by(DueListEntry.id), page, per_page)
         names = await _names([row["customer_id"] for row in rows],
                              [row["vehicle_id"] for row in rows if row["vehicle_id"]])
     for row in rows:

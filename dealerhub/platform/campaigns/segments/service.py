@@ -206,9 +206,8 @@ async def list_segments(tenant_id: uuid.UUID, *, page: int = 1, per_page: int = 
                         ) -> tuple[list[Segment], int]:
     column = Segment.name if sort == "name" else Segment.created_at
     async with tenant_scope(tenant_id, write=False):
-        rows = await Segment.objects_in_tenant().order_by(column, ascending=not descending
-                                                          ).limit(per_page).offset(
-            (max(page, 1) - 1) * per_page).output(load_json=True)
+        rows = await db.paged(Segment.objects_in_tenant().order_by(
+            column, ascending=not descending), page, per_page).output(load_json=True)
         total = await Segment.count_in_tenant()
     return list(rows), total
 
