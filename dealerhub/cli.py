@@ -1,4 +1,5 @@
-"""`dealerhub` command line: demo, serve, migrate, worker, scheduler, seed-demo."""
+"""`dealerhub` command line: demo, serve, migrate, worker, scheduler, seed-demo,
+recompute-scores."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import date
 
 from dealerhub.platform.config import SettingsError, load_settings
 
@@ -136,6 +138,30 @@ def scheduler() -> None:
     asyncio.run(run())
 
 
+def recompute_scores(since: date, until: date, dealer_codes: list[str]) -> None:
+    """Replay events into scoring facts and rollups (after a metric gets a new version)."""
+    from dealerhub.platform import db
+    from dealerhub.platform.config import get_settings
+    from dealerhub.platform.scoring import service
+
+    def say(code: str, events: int) -> None:
+        print(f"dealerhub: {code}: {events} events replayed", flush=True)
+
+    async def run() -> dict[str, int]:
+        settings = get_settings()
+        await db.start(settings)
+        try:
+            return await service.recompute_dealers(since, until, dealer_codes or None, say)
+        finally:
+            await db.stop(settings)
+
+    try:
+        replayed = asyncio.run(run())
+    except service.ScoringInputError as error:
+        raise SystemExit(f"dealerhub: {error}") from None
+    print(f"dealerhub: {len(replayed)} dealers recomputed for [{since}, {until})")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="dealerhub", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -150,6 +176,14 @@ def main(argv: list[str] | None = None) -> None:
     worker_cmd.add_argument("--processes", type=int, default=2)
     worker_cmd.add_argument("--threads", type=int, default=4)
     commands.add_parser("scheduler", help="run the single scheduler process")
+    recompute_cmd = commands.add_parser(
+        "recompute-scores", help="replay events into scoring facts for days in [since, until)")
+    recompute_cmd.add_argument("--since", type=date.fromisoformat, required=True,
+                               help="first day, YYYY-MM-DD")
+    recompute_cmd.add_argument("--until", type=date.fromisoformat, required=True,
+                               help="day after the last, YYYY-MM-DD")
+    recompute_cmd.add_argument("--dealer", action="append", default=[], dest="dealers",
+                               help="a dealer code (repeat for several; default: every dealer)")
     args = parser.parse_args(argv)
     _settings_or_exit()
     if args.command == "demo":
@@ -164,6 +198,8 @@ def main(argv: list[str] | None = None) -> None:
         worker(args.processes, args.threads)
     elif args.command == "scheduler":
         scheduler()
+    elif args.command == "recompute-scores":
+        recompute_scores(args.since, args.until, args.dealers)
 
 
 if __name__ == "__main__":

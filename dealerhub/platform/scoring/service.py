@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -575,6 +576,30 @@ async def metric_trend(
         for r in rows
     }
     return [(s, found.get(s)) for s in reversed(starts)]
+
+
+async def recompute_dealers(
+    start: date, end: date, dealer_codes: list[str] | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, int]:
+    """Replay the events of the named dealers (all when none are named) into facts and
+    rollups for days in [start, end): after a metric's definition gets a new version its
+    history is empty until replayed. Returns the events replayed per dealer code."""
+    if end <= start:
+        raise ScoringInputError("until", "must be after since")
+    query = Dealer.select(Dealer.id, Dealer.code).order_by(Dealer.code)
+    if dealer_codes:
+        query = query.where(Dealer.code.is_in(dealer_codes))
+    dealers = await query
+    unknown = sorted(set(dealer_codes or []) - {d["code"] for d in dealers})
+    if unknown:
+        raise ScoringInputError("dealer", f"no such dealer: {', '.join(unknown)}")
+    replayed = {}
+    for dealer in dealers:
+        replayed[dealer["code"]] = await recompute_facts(dealer["id"], start, end)
+        if progress is not None:
+            progress(dealer["code"], replayed[dealer["code"]])
+    return replayed
 
 
 async def periodic_refresh(today: date | None = None) -> None:

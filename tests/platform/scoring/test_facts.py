@@ -409,3 +409,33 @@ async def test_rollup_pages_keep_room_for_heap_only_rewrites(pg_owner_dsn: str) 
     finally:
         await connection.close()
     assert options is not None and "fillfactor=50" in options
+
+
+async def test_recompute_dealers_restores_history_and_names_unknown_dealers(
+    dealer_a, dealer_factory
+) -> None:
+    """After a metric's new version its history is empty until the events are replayed."""
+    dealer_b = await dealer_factory()
+    for dealer in (dealer_a, dealer_b):
+        await feed(dealer.id, *closed(ro_type="rework"))
+    expected = {d.id: await _rollups(d.id) for d in (dealer_a, dealer_b)}
+    await MetricRollup.delete().where(MetricRollup.dealer_id.is_in([dealer_a.id, dealer_b.id]))
+    seen: list[tuple[str, int]] = []
+    replayed = await service.recompute_dealers(
+        date(2029, 1, 1), date(2032, 1, 1), [dealer_a.code], lambda c, n: seen.append((c, n)))
+    assert replayed == {dealer_a.code: 1} and seen == [(dealer_a.code, 1)]
+    assert await _rollups(dealer_a.id) == expected[dealer_a.id]
+    assert await _rollups(dealer_b.id) == {}  # only the dealer named
+    with pytest.raises(service.ScoringInputError, match="dealer: no such dealer: NOPE"):
+        await service.recompute_dealers(date(2030, 1, 1), date(2031, 1, 1), ["NOPE"])
+    with pytest.raises(service.ScoringInputError, match="until"):
+        await service.recompute_dealers(date(2030, 1, 1), date(2030, 1, 1))
+
+
+def test_recompute_scores_command_refuses_a_bad_date(capsys) -> None:
+    from dealerhub import cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["recompute-scores", "--since", "2030-13-01", "--until", "2031-01-01"])
+    assert exit_info.value.code == 2
+    assert "--since" in capsys.readouterr().err
