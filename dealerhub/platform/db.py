@@ -234,6 +234,18 @@ def skip_locked(query: QueryT, *of: type[Table]) -> QueryT:
     return query
 
 
+def new_uuid_sql() -> str:
+    """SQL for a random version-4 UUID per row (on SQLite in the text form Piccolo stores),
+    for set-based inserts whose ids need not be known to the caller."""
+    if is_postgres():
+        return "gen_random_uuid()"
+    return (
+        "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
+        "substr(hex(randomblob(2)), 2) || '-a' || substr(hex(randomblob(2)), 2) || '-' || "
+        "hex(randomblob(6)))"
+    )
+
+
 async def start(settings: Settings) -> None:
     if settings.is_postgres:
         await engine().start_connection_pool()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -85,8 +85,17 @@ async def emit(
 
 async def emit_many(event_type: str, payloads: list[dict[str, Any]]) -> None:
     """Events of one type for a set-based change (an import batch), in one statement."""
-    await insert_rows((EventOutbox, [outbox_values(event_type, payload)
-                                     for payload in payloads]))
+    await insert_rows((EventOutbox, outbox_rows((event_type, p) for p in payloads)))
+
+
+def outbox_rows(found: Iterable[tuple[str, dict[str, Any]]],
+                tenant_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    """Outbox rows of many (event type, payload) for one `insert_rows`: the id and the
+    times are the columns' defaults, made by the database (a bulk import emits an event
+    per vehicle; making each id and timestamp here cost more than its payload)."""
+    tenant_id = tenant_id or current_tenant.get()
+    return [{"tenant_id": tenant_id, "event_type": event_type, "payload": _jsonable(payload)}
+            for event_type, payload in found]
 
 
 def outbox_values(event_type: str, payload: dict[str, Any],
@@ -100,6 +109,8 @@ def outbox_values(event_type: str, payload: dict[str, Any],
 
 
 _PLAIN = (str, int, float, type(None))  # bool is an int
+_BY_TYPE: dict[type, Callable[[Any], str]] = {uuid.UUID: str, date: date.isoformat,
+                                              datetime: datetime.isoformat}
 
 
 def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +119,8 @@ def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _json_value(value: Any) -> Any:
     """JSON-ready copy: ids as text, dates and datetimes in ISO form (imports emit
-    thousands of events per batch, so plain values are let through first)."""
+    thousands of events per batch, so plain values are let through first, and a dict's
+    values of the common exact types are converted without a call of this function)."""
     if isinstance(value, _PLAIN):
         return value
     if isinstance(value, uuid.UUID):
@@ -116,7 +128,8 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, date):  # datetimes too
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _json_value(v) for k, v in value.items()}
+        return {k: v if type(v) in _PLAIN else convert(v) if (convert := _BY_TYPE.get(type(v)))
+                else _json_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_json_value(v) for v in value]
     return value

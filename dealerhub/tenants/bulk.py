@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 from piccolo.columns.combination import WhereRaw
 from piccolo.table import Table
 
@@ -29,6 +30,7 @@ from dealerhub.platform import db
 from dealerhub.platform.tenancy import require_tenant
 
 CHUNK = 500
+_JSON = msgspec.json.Encoder()  # what json.dumps gives (UTF-8 kept), in C
 
 
 def one_of(column: Any, values: Sequence[Any]) -> Any:
@@ -74,7 +76,7 @@ def _records(rows: Sequence[dict[str, Any]], types: dict[str, str]) -> Iterable[
         record = [row.get(column) for column in columns]
         for i in jsons:
             if record[i] is not None and not isinstance(record[i], str):
-                record[i] = json.dumps(record[i], ensure_ascii=False)
+                record[i] = _JSON.encode(record[i]).decode()
         yield tuple(record)
 
 
@@ -144,16 +146,22 @@ async def bulk_upsert(table: str, rows: Sequence[dict[str, Any]], types: dict[st
         return await upsert_from(source, table, types, conflict, returning=True)
 
 
+async def insert_from(source: Staged, table: str, columns: dict[str, str],
+                      where: str = "true") -> None:
+    """Insert one row per staged row (`where`: which ones); `columns` maps each column
+    written to its SQL expression over the staged row `x`."""
+    await db.fetch(
+        f"insert into {table} (tenant_id, {', '.join(columns)}) "
+        f"select {{}}, {', '.join(columns.values())} from {source.sql} where {where}",
+        require_tenant(), *source.args,
+    )
+
+
 async def bulk_insert(table: str, rows: Sequence[dict[str, Any]], types: dict[str, str]) -> None:
     if not rows:
         return
-    columns = list(types)
     async with staged(rows, types) as source:
-        await db.fetch(
-            f"insert into {table} (tenant_id, {', '.join(columns)}) "
-            f"select {{}}, {', '.join('x.' + c for c in columns)} from {source.sql}",
-            require_tenant(), *source.args,
-        )
+        await insert_from(source, table, {c: f"x.{c}" for c in types})
 
 
 _SQL_TYPES = {"UUID": "uuid", "Varchar": "text", "Text": "text", "Integer": "int",

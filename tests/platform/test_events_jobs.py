@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -150,3 +151,22 @@ async def test_a_restarted_scheduler_does_not_rerun_work_started_within_its_cade
         days=1, seconds=1)}).where(ScheduledRun.task == nightly.name)
     await run_once()  # down for longer than the cadence: the missed run happens at once
     assert starts == ["nightly", "relay", "relay", "nightly", "relay"]
+
+
+async def test_many_events_take_their_ids_and_times_from_the_database(dealer_a) -> None:
+    vehicle_id = uuid.uuid4()
+    due = datetime(2027, 3, 1, 12, tzinfo=UTC)
+    async with tenant_scope(dealer_a.id):
+        await events.emit_many("test.bulk", [
+            {"vehicle_id": vehicle_id, "expiry": due.date(), "due_at": due, "n": 1},
+            {"vehicle_id": None, "ok": True, "items": [vehicle_id]}])
+    rows = await EventOutbox.select().where(EventOutbox.event_type == "test.bulk")
+    assert len(rows) == 2 and len({row["id"] for row in rows}) == 2
+    assert all(row["tenant_id"] == dealer_a.id and row["occurred_at"] is not None
+               and row["published_at"] is None for row in rows)
+    payloads = sorted((json.loads(row["payload"]) if isinstance(row["payload"], str)
+                       else row["payload"] for row in rows), key=len)
+    assert payloads == [
+        {"vehicle_id": None, "ok": True, "items": [str(vehicle_id)]},
+        {"vehicle_id": str(vehicle_id), "expiry": "2027-03-01",
+         "due_at": "2027-03-01T12:00:00+00:00", "n": 1}]

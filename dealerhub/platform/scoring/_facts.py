@@ -244,15 +244,6 @@ async def consume(event: Event) -> None:
         await apply_facts(facts)
 
 
-def _new_uuid_sql() -> str:
-    """A random version-4 UUID per row, in the text form Piccolo stores on SQLite."""
-    return (
-        "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
-        "substr(hex(randomblob(2)), 2) || '-a' || substr(hex(randomblob(2)), 2) || '-' || "
-        "hex(randomblob(6)))"
-    )
-
-
 async def insert_new_facts(rows: Sequence[tuple[Any, ...]]) -> None:
     """Bulk-insert facts that do not exist yet (demo data, benchmarks):
     (dealer, staff, metric, version, day, numerator, denominator) tuples.
@@ -359,7 +350,7 @@ async def rebuild_rollups(
         )
         await db.fetch(
             f"insert into metric_rollup (id, created_at, {ROLLUP_COLUMNS}, numerator, denominator) "
-            f"select {'gen_random_uuid()' if postgres else _new_uuid_sql()}, {{}}, s.dealer_id, "
+            f"select {db.new_uuid_sql()}, {{}}, s.dealer_id, "
             "s.staff_id, s.metric_key, s.metric_version, {}, s.period_start, s.numerator, "
             f"s.denominator from rollup_sums s where not exists (select 1 from metric_rollup "
             f"where {stored} and {SAME_ROLLUP})",

@@ -35,6 +35,8 @@ from dealerhub.tenants.vehicles.tables import Vehicle
 LOYALTY_WINDOW_MONTHS = 12
 LOYAL_VISITS = 2
 LOYAL_SPEND = Decimal("3000")
+CENT = Decimal("0.01")
+NO_SPEND = Decimal("0.00")
 SALES_LOYAL_REFERRALS_BOUGHT = 1
 SALES_LOYAL_REFERRALS_NOT_BOUGHT = 3
 QUALITY_MAX_CAR_AGE_YEARS = 8
@@ -104,10 +106,11 @@ async def _refresh_part(ids: list[uuid.UUID], as_of: datetime, dealer_city: str 
     updates = []
     for customer in customers:
         cid = customer["id"]
-        visits = int(window.get(cid, {}).get("visits") or 0)
-        spend = Decimal(str(window.get(cid, {}).get("spend") or 0)).quantize(Decimal("0.01"))
+        visited = window.get(cid)
+        visits = int(visited["visits"] or 0) if visited else 0
+        spend = Decimal(str(visited["spend"] or 0)).quantize(CENT) if visited else NO_SPEND
         loyal = is_after_sales_loyal(visits, spend)
-        owned = vehicles.get(cid, [])
+        owned = vehicles.get(cid, ())
         facts = {
             "id": cid, "visits_12m": visits, "spend_12m": spend,
             "last_visit_at": last_visits.get(cid), "referral_count": referrals.get(cid, 0),

@@ -5,7 +5,6 @@ the dealer's external id in one set-based statement."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from array import array
 from bisect import bisect_left
@@ -16,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dealerhub.platform import events
+from dealerhub.platform import db, events
 from dealerhub.platform.directory import dealer_zone
 from dealerhub.platform.tables import EventOutbox
 from dealerhub.platform.tenancy import insert_rows, require_tenant
@@ -24,6 +23,7 @@ from dealerhub.tenants.bulk import (
     bulk_insert,
     bulk_update,
     bulk_upsert,
+    insert_from,
     loaded,
     one_of,
     staged,
@@ -137,20 +137,19 @@ class ImportKind:
 
 
 def canonical(raw: Mapping[Any, Any], mapping: Mapping[Any, str]) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for header, name in mapping.items():
-        value = raw.get(header)
-        if isinstance(value, str):
-            value = value.strip()
-            if name in VALUE_ALIASES:
-                value = VALUE_ALIASES[name].get(value, value)
-        row[name] = value
+    """The row under canonical names, text stripped and Chinese values translated (once
+    per imported row: one comprehension, then only the columns that have aliases)."""
+    row = {name: value.strip() if isinstance(value := raw.get(header), str) else value
+           for header, name in mapping.items()}
+    for name, aliases in VALUE_ALIASES.items():
+        if isinstance(value := row.get(name), str):
+            row[name] = aliases.get(value, value)
     return row
 
 
 def _take_external_id(number: int, raw: dict[str, Any], seen: SeenKeys,
-                      outcome: BatchOutcome) -> str | None:
-    clean = Cleaner(raw)
+                      outcome: BatchOutcome, today: date | None = None) -> str | None:
+    clean = Cleaner(raw, today)
     external_id = clean.text("external_id", required=True, max_length=64)
     if external_id is not None:
         key = hash(external_id)
@@ -228,15 +227,13 @@ VEHICLE_TYPES_SQL = {"id": "uuid", "external_id": "text", "customer_id": "uuid",
                      **FACT_TYPES}
 READING_TYPES_SQL = {"id": "uuid", "vehicle_id": "uuid", "read_on": "date", "km": "int",
                      "source": "text"}
+# a batch's vehicles are staged with their new reading, which is inserted from there
+STAGED_TYPES_SQL = {**VEHICLE_TYPES_SQL, "read_on": "date", "km": "int"}
 
 
-def _outbox_rows(found: list[tuple[str, dict[str, Any]]],
-                 tenant_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Outbox rows of a batch's events, payloads already JSON text."""
-    rows = [events.outbox_values(event_type, payload, tenant_id) for event_type, payload in found]
-    for row in rows:
-        row["payload"] = json.dumps(row["payload"])
-    return rows
+def _reading_from_staged() -> dict[str, str]:
+    return {"id": db.new_uuid_sql(), "vehicle_id": "x.id", "read_on": "x.read_on",
+            "km": "x.km", "source": "'import'"}
 
 
 def _new_vehicle_facts(values: dict[str, Any], models: dict[str, dict[str, Any]]) -> None:
@@ -255,8 +252,9 @@ def check_vehicles(rows: list[Row], seen: SeenKeys,
     checked = Checked(len(rows), [], models)
     outcome, good = checked.outcome, checked.good
     today = date.today()
+    present = frozenset(rows[0][1]) if rows else frozenset()  # every row has the file's columns
     for number, raw in rows:
-        external_id = _take_external_id(number, raw, seen, outcome)
+        external_id = _take_external_id(number, raw, seen, outcome, today)
         clean = Cleaner(raw, today)
         owner = clean.text("customer_external_id", required=True, max_length=64)
         km = clean.integer("odometer_km", maximum=2_000_000)
@@ -272,9 +270,9 @@ def check_vehicles(rows: list[Row], seen: SeenKeys,
         elif external_id is not None and owner is not None:
             values["id"] = uuid.uuid4()  # kept if the vehicle is new
             if km is not None:
-                values.update(reading_id=uuid.uuid4(), read_on=read_on, km=km)
+                values.update(read_on=read_on, km=km)
             _new_vehicle_facts(values, models)
-            good.append((number, values, owner, km, read_on, set(raw)))
+            good.append((number, values, owner, km, read_on, present))
     return checked
 
 
@@ -348,14 +346,20 @@ async def apply_vehicles(checked: Checked) -> BatchOutcome:
     if not records:
         return outcome
     # the events' outbox rows are made in a thread while the vehicles are written
-    outbox = asyncio.create_task(asyncio.to_thread(_outbox_rows, found, require_tenant()))
-    async with staged(records, VEHICLE_TYPES_SQL) as source:
+    outbox = asyncio.create_task(asyncio.to_thread(events.outbox_rows, found, require_tenant()))
+    async with staged(records, STAGED_TYPES_SQL) as source:
         written = await upsert_from(source, "vehicle", VEHICLE_TYPES_SQL, "external_id",
                                     returning=True)
-    ids = {row["external_id"]: row["id"] for row in written}  # updated vehicles keep theirs
-    await bulk_insert("odometer_reading", [
-        {"id": r["reading_id"], "vehicle_id": ids[r["external_id"]], "read_on": r["read_on"],
-         "km": r["km"], "source": "import"} for r in records if "km" in r], READING_TYPES_SQL)
+        ids = {row["external_id"]: str(row["id"]) for row in written}
+        if all(ids[r["external_id"]] == str(r["id"]) for r in records):
+            # the usual case: the readings come from the rows already staged
+            await insert_from(source, "odometer_reading", _reading_from_staged(),
+                              "x.km is not null")
+        else:  # another import added one of these vehicles since they were looked up
+            await bulk_insert("odometer_reading", [
+                {"id": uuid.uuid4(), "vehicle_id": ids[r["external_id"]],
+                 "read_on": r["read_on"], "km": r["km"], "source": "import"}
+                for r in records if r.get("km") is not None], READING_TYPES_SQL)
     await refresh_customer_facts(list({r["customer_id"] for r in records}))
     await insert_rows((EventOutbox, await outbox))
     outcome.applied = len(records)

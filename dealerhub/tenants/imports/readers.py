@@ -70,7 +70,7 @@ class CsvRows:
                 if not header:
                     raise FileProblem("the file is empty")
                 for number, values in enumerate(reader, start=2):
-                    if any(v.strip() for v in values):
+                    if "".join(values).strip():
                         yield number, dict(zip(header, values, strict=False))
             except UnicodeDecodeError as error:
                 raise FileProblem(f"the text is not valid {self.encoding} "

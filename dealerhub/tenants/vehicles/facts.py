@@ -17,9 +17,8 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from dealerhub.platform.db import chunks
 from dealerhub.tenants.bulk import bulk_update, one_of
@@ -38,8 +37,9 @@ FACT_TYPES = {"id": "uuid", "last_odometer_km": "int", "last_odometer_on": "date
               "warranty_end": "date", "warranty_end_km": "int"}
 
 
-@dataclass(frozen=True)
-class Reading:
+class Reading(NamedTuple):
+    """A tuple (imports make one per vehicle): sorts by date, then km."""
+
     on: date
     km: int
 
@@ -47,7 +47,7 @@ class Reading:
 def valid_readings(readings: Sequence[Reading]) -> list[Reading]:
     """Readings in date order, dropping any lower than an earlier one."""
     valid: list[Reading] = []
-    for reading in sorted(readings, key=lambda r: (r.on, r.km)):
+    for reading in sorted(readings):
         if valid and reading.km < valid[-1].km:
             continue
         if valid and reading.on == valid[-1].on:

@@ -4,6 +4,8 @@ changing nothing."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from dealerhub.platform.tables import EventOutbox
@@ -100,3 +102,33 @@ def test_seen_keys_finds_a_repeat_in_every_segment(monkeypatch) -> None:
         seen.add(key)
     assert all(key in seen for key in keys)
     assert hash("V10") not in seen
+
+
+async def test_readings_and_events_of_an_imported_batch(dealer_a) -> None:
+    """The readings come from the staged rows (no second load), one per row with a mileage;
+    every new vehicle with a policy expiry has its `insurance.renewal_due`."""
+    await import_rows(dealer_a.id, "customers", [{"external_id": "C1", "name": "王伟"}], None)
+    vins = [make_vin() for _ in range(3)]
+    job = await import_rows(dealer_a.id, "vehicles", [
+        {"external_id": "V1", "customer_external_id": "C1", "vin": vins[0],
+         "odometer_km": "12000", "odometer_on": "2024-05-01", "insurance_expiry": "2026-05-01"},
+        {"external_id": "V2", "customer_external_id": "C1", "vin": vins[1],
+         "odometer_km": "", "insurance_expiry": "2027-01-31"},
+        {"external_id": "V3", "customer_external_id": "C1", "vin": vins[2],
+         "odometer_km": "30000", "odometer_on": "2024-06-01", "insurance_expiry": ""}], None)
+    assert (job.applied_rows, job.error_rows) == (3, 0)
+    vehicles, readings, (customer,), _ = await _stored(dealer_a.id)
+    ids = {v["external_id"]: v["id"] for v in vehicles}
+    assert sorted((r["vehicle_id"], r["km"], str(r["read_on"]), r["source"]) for r in readings) \
+        == sorted([(ids["V1"], 12000, "2024-05-01", "import"),
+                   (ids["V3"], 30000, "2024-06-01", "import")])
+    assert len({r["id"] for r in readings}) == 2 and None not in {r["id"] for r in readings}
+    dues = await EventOutbox.select(EventOutbox.payload).where(
+        EventOutbox.tenant_id == dealer_a.id, EventOutbox.event_type == "insurance.renewal_due")
+    payloads = sorted((json.loads(d["payload"]) if isinstance(d["payload"], str)
+                       else d["payload"] for d in dues), key=lambda p: p["expiry"])
+    assert payloads == [
+        {"vehicle_id": str(ids["V1"]), "customer_id": str(customer["id"]), "staff_id": None,
+         "expiry": "2026-05-01", "due_at": "2026-05-01T12:00:00+00:00"},
+        {"vehicle_id": str(ids["V2"]), "customer_id": str(customer["id"]), "staff_id": None,
+         "expiry": "2027-01-31", "due_at": "2027-01-31T12:00:00+00:00"}]
