@@ -94,11 +94,7 @@ async def _refresh_part(ids: list[uuid.UUID], as_of: datetime, dealer_city: str 
     referrals = {row["referred_by_customer_id"]: row["n"]
                  for row in await Customer.select_in_tenant(referrer, Count(alias="n"))
                  .where(one_of(referrer, ids)).group_by(referrer)}
-    vehicles: dict[uuid.UUID, list[dict]] = {}
-    for row in await Vehicle.select_in_tenant(
-        Vehicle.customer_id, Vehicle.daily_km, Vehicle.purchase_date, Vehicle.model_year,
-    ).where(one_of(Vehicle.customer_id, ids)):
-        vehicles.setdefault(row["customer_id"], []).append(row)
+    vehicles = await _newest_vehicles(ids)
     stored = [getattr(Customer, name) for name in FACT_TYPES]  # to write only what changed
     customers = await Customer.select_in_tenant(*stored, Customer.category, Customer.city) \
         .where(one_of(Customer.id, ids))
@@ -128,6 +124,26 @@ async def _refresh_part(ids: list[uuid.UUID], as_of: datetime, dealer_city: str 
         if any(customer[name] != value for name, value in facts.items()):
             updates.append(facts)
     await bulk_update("customer", updates, FACT_TYPES)
+
+
+async def _newest_vehicles(ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict]]:
+    """What the quality score reads of each customer's vehicles, summed up by the database
+    (one or two rows a customer, not one per vehicle): the highest daily km and the
+    youngest car, dated by purchase where there is one, else by model year."""
+    vehicles: dict[uuid.UUID, list[dict]] = {}
+    for dated in (True, False):
+        age = Max(Vehicle.purchase_date if dated else Vehicle.model_year, alias="age")
+        for row in await Vehicle.select_in_tenant(
+            Vehicle.customer_id, Max(Vehicle.daily_km, alias="daily_km"), age,
+        ).where(one_of(Vehicle.customer_id, ids), Vehicle.purchase_date.is_not_null() if dated
+                else Vehicle.purchase_date.is_null()).group_by(Vehicle.customer_id):
+            youngest = row["age"]
+            if dated and isinstance(youngest, str):  # SQLite gives the text it stores
+                youngest = date.fromisoformat(youngest)
+            vehicles.setdefault(row["customer_id"], []).append({
+                "daily_km": row["daily_km"], "purchase_date": youngest if dated else None,
+                "model_year": None if dated else youngest})
+    return vehicles
 
 
 def _car_age_years(vehicle: dict, today: date) -> float:

@@ -138,3 +138,20 @@ async def test_nightly_refresh_recomputes_every_customer(dealer_a) -> None:
             Customer.id == customer.id)
     await refresh_dealer_facts.fn.__wrapped_async__(str(dealer_a.id))
     assert (await service.get_customer(dealer_a.id, customer.id)).visits_12m <= 1
+
+
+async def test_suitable_car_age_counts_the_youngest_car_dated_by_purchase_or_model_year(
+        dealer_a) -> None:
+    """Ages come from the database's maximum per customer: purchase date where there is one,
+    else model year; one young car among old ones is enough."""
+    cases = {  # vehicles (purchase date, model year) -> quality score (far away, no visits)
+        ((date(2010, 3, 1), 2010), (date(2020, 5, 1), 2020)): 25,
+        ((date(2010, 3, 1), 2010), (None, 2022)): 25,
+        ((date(2010, 3, 1), 2025), (None, 2012)): 0,  # a purchase date outranks its year
+        ((None, None),): 0,
+    }
+    for vehicles, score in cases.items():
+        customer = await new_customer(dealer_a.id, city="拉萨")
+        for bought, year in vehicles:
+            await new_vehicle(dealer_a.id, customer.id, purchase_date=bought, model_year=year)
+        assert (await _facts(dealer_a.id, customer.id)).quality_score == score, vehicles
