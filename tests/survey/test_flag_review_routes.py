@@ -130,3 +130,15 @@ async def test_console_page_and_the_dealers_results_page(client, dealer_a, oem, 
     results = await client.get("/survey/results")
     assert results.status_code == 200
     assert "维持：不计入" in results.text and "疑似索要好评" in results.text
+
+
+async def test_the_side_navigation_lights_only_the_page_shown(client, oem, bank) -> None:
+    """/hq/survey is a prefix of the queue's address: only the longest match is current."""
+    import re
+
+    await login_page_session(client, oem.emails["oem_admin"])
+    for path in ("/hq/survey/flags", "/hq/survey"):
+        page = await client.get(path)
+        assert page.status_code == 200
+        nav = page.text.split('<aside class="sidenav"', 1)[1].split("</aside>", 1)[0]
+        assert re.findall(r'href="([^"]+)" class="active"', nav) == [path]
