@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, patch, post
 from litestar.response import Redirect, Template
 
 from dealerhub.platform.auth import dealer_admin_only
 from dealerhub.platform.web import register_nav
 from dealerhub.tenants.fields import InvalidInput
 from dealerhub.tenants.staff import service
-from dealerhub.tenants.staff.schemas import StaffCreate, StaffRead
+from dealerhub.tenants.staff.schemas import StaffCreate, StaffRead, StaffUpdate
 from dealerhub.tenants.staff.tables import STAFF_KINDS, Staff
-from dealerhub.tenants.web import api_read, form_data, form_errors, input_errors, render
+from dealerhub.tenants.web import (
+    api_read,
+    form_data,
+    form_errors,
+    found,
+    input_errors,
+    render,
+)
 
 
 def staff_read(row: Staff, customers: int = 0) -> StaffRead:
@@ -33,6 +41,14 @@ class StaffApiController(Controller):
     async def create(self, request: Request, data: StaffCreate) -> StaffRead:
         with input_errors():
             return staff_read(await service.create_staff(request.user.tenant_id, data))
+
+    @patch("/{staff_id:uuid}", guards=[dealer_admin_only])
+    async def update(self, request: Request, staff_id: uuid.UUID, data: StaffUpdate) -> StaffRead:
+        """Deactivate someone who left (their customers get an active colleague) or
+        reactivate them."""
+        member, _ = found(await service.set_staff_active(
+            request.user.tenant_id, staff_id, data.active), "staff member")
+        return staff_read(member)
 
 
 class StaffPageController(Controller):
@@ -58,6 +74,13 @@ class StaffPageController(Controller):
         except InvalidInput as invalid:
             return await self._render(request, 400, values=values, errors=form_errors(invalid))
         return Redirect("/staff", status_code=303)
+
+    @post("/{staff_id:uuid}/active", include_in_schema=False)
+    async def set_active(self, request: Request, staff_id: uuid.UUID) -> Template:
+        active = (await form_data(request)).get("active") == "1"
+        member, moved = found(await service.set_staff_active(
+            request.user.tenant_id, staff_id, active), "staff member")
+        return await self._render(request, values={}, errors={}, changed=member, moved=moved)
 
 
 register_nav("dealer", "/staff", "Staff", {"dealer_admin"}, order=80)

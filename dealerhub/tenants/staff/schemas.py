@@ -17,6 +17,10 @@ class StaffCreate(StrictStruct):
     external_id: str | None = None
 
 
+class StaffUpdate(StrictStruct):
+    active: bool
+
+
 class StaffRead(msgspec.Struct):
     id: uuid.UUID
     name: str

@@ -6,7 +6,8 @@ import uuid
 
 from dealerhub.platform.tables import AppUser
 from dealerhub.platform.tenancy import tenant_scope
-from dealerhub.tenants.customers.facts import TEAM_SLOTS, staff_loads
+from dealerhub.tenants.customers.facts import TEAM_SLOTS, assign_teams, staff_loads
+from dealerhub.tenants.customers.tables import Customer
 from dealerhub.tenants.fields import Cleaner
 from dealerhub.tenants.staff.schemas import StaffCreate
 from dealerhub.tenants.staff.tables import STAFF_KINDS, Staff
@@ -54,15 +55,27 @@ async def create_staff(tenant_id: uuid.UUID, data: StaffCreate) -> Staff:
         return row
 
 
-async def set_staff_active(tenant_id: uuid.UUID, staff_id: uuid.UUID, active: bool) -> Staff | None:
+async def set_staff_active(tenant_id: uuid.UUID, staff_id: uuid.UUID,
+                           active: bool) -> tuple[Staff, int] | None:
+    """Deactivate (someone left) or reactivate a staff member. A deactivated member's
+    customers lose them from their dedicated team and get the least-loaded active colleague
+    of the same kind, except where the dealer admin chose the team: that slot stays empty
+    for the admin to fill. Returns the member and how many customers lost them."""
     async with tenant_scope(tenant_id):
         row = await Staff.get_in_tenant(staff_id)
         if row is None:
             return None
         await Staff.update_in_tenant({Staff.active: active}).where(Staff.id == staff_id)
         row.active = active
-        return row
-
+        slot = next((column for column, kind in TEAM_SLOTS.items() if kind == row.kind), None)
+        if active or slot is None:
+            return row, 0
+        column = getattr(Customer, slot)
+        customers = [c["id"] for c in await Customer.select_in_tenant(Customer.id).where(
+            column == staff_id)]
+        await Customer.update_in_tenant({column: None}).where(column == staff_id)
+        await assign_teams(customers)
+        return row, len(customers)
 
 
 async def staff_with_loads(tenant_id: uuid.UUID) -> list[tuple[Staff, int]]:
