@@ -128,6 +128,8 @@ class ImportKind:
     # what the checks need from the database (the OEM's catalogue, the dealer's time
     # zone), read once before the first batch
     reference: Callable[[uuid.UUID], Awaitable[Any]] = no_reference
+    # the tables its batches grow, re-analysed as a large import goes (see service)
+    grows: tuple[str, ...] = ()
 
     def header_map(self, headers: Sequence[Any]) -> dict[Any, str]:
         lookup = {header_key(alias): name for name, aliases in self.columns.items()
@@ -546,6 +548,7 @@ KINDS = {
         required=("external_id", "name"),
         check=check_customers,
         apply=apply_customers,
+        grows=("customer",),
     ),
     "vehicles": ImportKind(
         "vehicles",
@@ -568,6 +571,7 @@ KINDS = {
         check=check_vehicles,
         apply=apply_vehicles,
         reference=lambda tenant_id: vehicle_models(),
+        grows=("vehicle", "odometer_reading"),
     ),
     "repair_orders": ImportKind(
         "repair_orders",
@@ -589,5 +593,6 @@ KINDS = {
         check=check_repair_orders,
         apply=apply_repair_orders,
         reference=dealer_zone,
+        grows=("repair_order", "repair_order_line", "odometer_reading"),
     ),
 }

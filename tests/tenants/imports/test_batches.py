@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from dealerhub.platform import db
 from dealerhub.platform.tables import EventOutbox
 from dealerhub.platform.tenancy import tenant_scope
 from dealerhub.tenants.customers.tables import Customer
@@ -91,6 +92,30 @@ async def test_a_file_unreadable_midway_keeps_the_whole_batches_before(dealer_a,
     # only complete batches were applied, every row of them, and nothing after the damage
     assert 0 < job.applied_rows < 300 and job.applied_rows % 50 == 0
     assert job.processed_rows == job.applied_rows == len(vehicles)
+
+
+async def _analyses(table: str) -> int:
+    rows = await db.fetch("select analyze_count as n from pg_stat_user_tables "
+                          "where relname = {}", table)
+    return rows[0]["n"]
+
+
+@pytest.mark.postgres
+async def test_a_large_import_refreshes_the_statistics_of_what_it_grows(dealer_a,
+                                                                        monkeypatch) -> None:
+    await import_rows(dealer_a.id, "customers", [{"external_id": "C1", "name": "王伟"}], None)
+    before = [await _analyses(t) for t in ("vehicle", "odometer_reading", "customer")]
+    monkeypatch.setattr(service, "BATCH_ROWS", 1)
+    two_batches = await _run(dealer_a.id, (HEADER + _row("V8", "C1", make_vin())
+                                           + _row("V9", "C1", make_vin())).encode())
+    assert two_batches.applied_rows == 2
+    assert [await _analyses(t) for t in ("vehicle", "odometer_reading")] == before[:2]
+    content = HEADER + "".join(_row(f"V{n}", "C1", make_vin(), 1000 * n) for n in range(1, 6))
+    job = await _run(dealer_a.id, content.encode())
+    assert (job.status, job.applied_rows) == ("done", 5)
+    # after the 2nd and 4th of its 5 batches, and only the tables vehicles grow
+    after = [await _analyses(t) for t in ("vehicle", "odometer_reading", "customer")]
+    assert after == [before[0] + 2, before[1] + 2, before[2]]
 
 
 def test_seen_keys_finds_a_repeat_in_every_segment(monkeypatch) -> None:
