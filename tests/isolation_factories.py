@@ -40,6 +40,14 @@ async def make_customer(dealer: DealerFixture) -> uuid.UUID:
     return (await new_customer(dealer.id)).id
 
 
+@factory("staff_id")
+async def make_staff(dealer: DealerFixture) -> uuid.UUID:
+    from dealerhub.tenants.staff.schemas import StaffCreate
+    from dealerhub.tenants.staff.service import create_staff
+
+    return (await create_staff(dealer.id, StaffCreate(name="隔离顾问", kind="service_advisor"))).id
+
+
 @factory("vehicle_id")
 async def make_vehicle(dealer: DealerFixture) -> uuid.UUID:
     from tests.tenants.factories import new_customer, new_vehicle

@@ -37,7 +37,8 @@ SKIPPED_HOOKS = {"dealerhub.platform.scoring.demo", "dealerhub.platform.appointm
 # Page-only path parameters (the API's have factories in tests/isolation_factories.py): the
 # table whose row fills them, or a fixed valid value.
 PAGE_PARAM_TABLES = {"holiday_id": "appointment_holiday", "task_id": "appointment_task",
-                     "touchpoint_id": "survey_touchpoint", "object_id": "appointment_resource"}
+                     "touchpoint_id": "survey_touchpoint", "object_id": "appointment_resource",
+                     "staff_id": "staff"}
 PAGE_PARAM_VALUES = {"kind": "resource", "action": "interim", "code": "en"}
 # static files and the schema viewer itself
 UNDOCUMENTED = ("/static", "/schema")
