@@ -42,6 +42,7 @@ SALES_LOYAL_REFERRALS_NOT_BOUGHT = 3
 QUALITY_MAX_CAR_AGE_YEARS = 8
 TEAM_SLOTS = {"advisor_staff_id": "service_advisor", "sales_staff_id": "sales_consultant",
               "insurance_staff_id": "insurance_advisor"}
+TEAM_SLOT_OF = {kind: column for column, kind in TEAM_SLOTS.items()}
 FACT_TYPES = {"id": "uuid", "visits_12m": "int", "spend_12m": "numeric",
               "last_visit_at": "timestamptz", "referral_count": "int",
               "after_sales_loyal": "boolean", "sales_loyal": "boolean", "quality_score": "int"}
@@ -156,7 +157,7 @@ def _car_age_years(vehicle: dict, today: date) -> float:
 
 async def staff_loads(kind: str) -> list[tuple[int, str, uuid.UUID]]:
     """(customers assigned, name, id) of each active staff member of a kind."""
-    column = next(c for c, k in TEAM_SLOTS.items() if k == kind)
+    column = TEAM_SLOT_OF[kind]
     members = await Staff.select_in_tenant(Staff.id, Staff.name).where(
         Staff.kind == kind, Staff.active == True)  # noqa: E712 - Piccolo expression
     if not members:

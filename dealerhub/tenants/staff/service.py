@@ -6,7 +6,7 @@ import uuid
 
 from dealerhub.platform.tables import AppUser
 from dealerhub.platform.tenancy import tenant_scope
-from dealerhub.tenants.customers.facts import TEAM_SLOTS, assign_teams, staff_loads
+from dealerhub.tenants.customers.facts import TEAM_SLOT_OF, TEAM_SLOTS, assign_teams, staff_loads
 from dealerhub.tenants.customers.tables import Customer
 from dealerhub.tenants.fields import Cleaner
 from dealerhub.tenants.staff.schemas import StaffCreate
@@ -67,7 +67,7 @@ async def set_staff_active(tenant_id: uuid.UUID, staff_id: uuid.UUID,
             return None
         await Staff.update_in_tenant({Staff.active: active}).where(Staff.id == staff_id)
         row.active = active
-        slot = next((column for column, kind in TEAM_SLOTS.items() if kind == row.kind), None)
+        slot = TEAM_SLOT_OF.get(row.kind)
         if active or slot is None:
             return row, 0
         column = getattr(Customer, slot)
