@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from piccolo.query.functions.aggregate import Count, Max, Sum
 
+from dealerhub.platform import db
 from dealerhub.platform.db import chunks
 from dealerhub.platform.tables import Dealer
 from dealerhub.platform.tenancy import require_tenant
@@ -79,6 +80,13 @@ async def refresh_customer_facts(customer_ids: Sequence[uuid.UUID],
 
 
 async def _refresh_part(ids: list[uuid.UUID], as_of: datetime, dealer_city: str | None) -> None:
+    if db.is_postgres():
+        # The customers are held (in id order) before their facts are read: another
+        # transaction that writes their vehicles or visits and refreshes them too (an import
+        # writes two batches at once) has either committed before these reads, or waits
+        # and reads after this one commits. Neither overwrites facts with stale ones.
+        await db.fetch("select id from customer where tenant_id = {} and id = any({}) "
+                       "order by id for no key update", require_tenant(), ids)
     closed = RepairOrder.select_in_tenant(
         RepairOrder.customer_id, Count(alias="visits"),
         Sum(RepairOrder.total_amount, alias="spend"),

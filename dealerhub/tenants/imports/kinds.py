@@ -5,10 +5,11 @@ the dealer's external id in one set-based statement."""
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from array import array
 from bisect import bisect_left
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -130,6 +131,9 @@ class ImportKind:
     reference: Callable[[uuid.UUID], Awaitable[Any]] = no_reference
     # the tables its batches grow, re-analysed as a large import goes (see service)
     grows: tuple[str, ...] = ()
+    # batches written side by side: more than 1 only where no row depends on a row of
+    # another batch (every key the rows share is checked across the file before writing)
+    batches_at_once: int = 1
 
     def header_map(self, headers: Sequence[Any]) -> dict[Any, str]:
         lookup = {header_key(alias): name for name, aliases in self.columns.items()
@@ -248,6 +252,14 @@ def _new_vehicle_facts(values: dict[str, Any], models: dict[str, dict[str, Any]]
         last_service=None))
 
 
+def _new_ids(count: int) -> Iterator[uuid.UUID]:
+    """Random (version 4) ids from one read of the system's random source: `uuid4` reads it
+    once per id, releasing the GIL each time, and the checking thread then waits for the
+    writing one to hand it back."""
+    block = os.urandom(16 * count)
+    return (uuid.UUID(bytes=block[at:at + 16], version=4) for at in range(0, len(block), 16))
+
+
 def check_vehicles(rows: list[Row], seen: SeenKeys,
                    models: dict[str, dict[str, Any]]) -> Checked:
     """Rows checked on their own, with the facts they would have as new vehicles."""
@@ -255,6 +267,7 @@ def check_vehicles(rows: list[Row], seen: SeenKeys,
     outcome, good = checked.outcome, checked.good
     today = date.today()
     present = frozenset(rows[0][1]) if rows else frozenset()  # every row has the file's columns
+    new_ids = _new_ids(len(rows))
     for number, raw in rows:
         external_id = _take_external_id(number, raw, seen, outcome, today)
         clean = Cleaner(raw, today)
@@ -267,10 +280,14 @@ def check_vehicles(rows: list[Row], seen: SeenKeys,
         except InvalidInput as invalid:
             errors += [e for e in invalid.errors if e.field != "external_id"]
             values = {}
+        if not errors and (vin_key := hash(("vin", values["vin"]))) in seen:
+            errors.append(FieldError("vin", "appears more than once in this file; only its "
+                                            "first row was applied"))
         if errors:
             outcome.refuse(number, errors)
         elif external_id is not None and owner is not None:
-            values["id"] = uuid.uuid4()  # kept if the vehicle is new
+            seen.add(vin_key)
+            values["id"] = next(new_ids)  # kept if the vehicle is new
             if km is not None:
                 values.update(read_on=read_on, km=km)
             _new_vehicle_facts(values, models)
@@ -299,7 +316,7 @@ async def apply_vehicles(checked: Checked) -> BatchOutcome:
     readings = await readings_of(existing_ids)
     services = await last_services(existing_ids)
     models = await vehicle_models()
-    records, vins = [], set()
+    records = []
     found: list[tuple[str, dict[str, Any]]] = []  # events
     for number, values, owner, km, read_on, present in good:
         errors = []
@@ -309,8 +326,6 @@ async def apply_vehicles(checked: Checked) -> BatchOutcome:
         if other and other["external_id"] != values["external_id"]:
             errors.append(FieldError("vin", "is already registered to another vehicle "
                                             f"({other['external_id'] or 'entered by hand'})"))
-        if values["vin"] in vins:
-            errors.append(FieldError("vin", "appears more than once in this file"))
         current = by_external.get(values["external_id"])
         existing = current["id"] if current else None
         history = readings.get(existing, []) if existing else []
@@ -324,7 +339,6 @@ async def apply_vehicles(checked: Checked) -> BatchOutcome:
             continue
         if km is not None and Reading(read_on, km) in history:
             del values["km"]  # already recorded: importing the same file again adds nothing
-        vins.add(values["vin"])
         if current:  # columns the file does not have keep their stored values
             values.update({name: loaded(current[name], []) if name == "open_recalls"
                            else current[name] for name in VEHICLE_FIELDS if name not in present})
@@ -572,6 +586,7 @@ KINDS = {
         apply=apply_vehicles,
         reference=lambda tenant_id: vehicle_models(),
         grows=("vehicle", "odometer_reading"),
+        batches_at_once=2,
     ),
     "repair_orders": ImportKind(
         "repair_orders",

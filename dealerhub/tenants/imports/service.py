@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,7 +88,8 @@ async def _finish(tenant_id: uuid.UUID, import_id: uuid.UUID, status: str,
 
 async def _apply_batch(tenant_id: uuid.UUID, job: ImportJob, kind: ImportKind, checked: Checked,
                        position: int) -> None:
-    """One batch, one transaction: its good rows, its errors and the progress together."""
+    """One batch, one transaction: its good rows, its errors and the progress together.
+    The counters are added to what is stored, since batches may commit out of order."""
     async with tenant_scope(tenant_id):
         outcome: BatchOutcome = await kind.apply(checked)
         room = MAX_STORED_ERRORS - job.error_rows
@@ -95,14 +97,16 @@ async def _apply_batch(tenant_id: uuid.UUID, job: ImportJob, kind: ImportKind, c
                                  reason=error.reason[:300])
                   for number, error in outcome.errors][:max(room, 0)]
         await ImportRowError.insert_in_tenant(*errors)
+        refused = len({number for number, _ in outcome.errors})
         job.processed_rows += checked.rows
         job.applied_rows += outcome.applied
-        job.error_rows += len({number for number, _ in outcome.errors})
-        job.processed_bytes = position
-        await ImportJob.update_in_tenant({
-            ImportJob.processed_rows: job.processed_rows, ImportJob.applied_rows: job.applied_rows,
-            ImportJob.error_rows: job.error_rows, ImportJob.processed_bytes: position,
-        }).where(ImportJob.id == job.id)
+        job.error_rows += refused
+        await db.fetch(
+            "update import_job set processed_rows = processed_rows + {}, "
+            "applied_rows = applied_rows + {}, error_rows = error_rows + {}, "
+            "processed_bytes = case when processed_bytes < {} then {} else processed_bytes end "
+            "where tenant_id = {} and id = {}",
+            checked.rows, outcome.applied, refused, position, position, tenant_id, job.id)
 
 
 def _checked_batches(kind: ImportKind, rows: Iterator[tuple[int, dict]],
@@ -138,23 +142,27 @@ async def _refresh_statistics(kind: ImportKind, written: int) -> None:
 
 async def _run_rows(tenant_id: uuid.UUID, job: ImportJob, rows: Iterator[tuple[int, dict]],
                     position: Callable[[], int]) -> None:
-    """Batches are read and checked in a thread while the batch before them is written:
-    Python and PostgreSQL work at the same time. Batches are applied in file order; when
-    reading fails, the batches read before are still applied."""
+    """Batches are read and checked in a thread while the batches before them are written:
+    Python and PostgreSQL work at the same time. A kind whose rows never depend on another
+    batch's rows writes `batches_at_once` batches side by side, each in its own transaction
+    (on PostgreSQL); otherwise batches are applied one after the other, in file order.
+    When reading fails, the batches read before are still applied."""
     kind = _kind(job.kind)
+    at_once = kind.batches_at_once if db.is_postgres() else 1
     batches = _checked_batches(kind, rows, position, await kind.reference(tenant_id))
-    writing: asyncio.Task[None] | None = None
+    writing: deque[asyncio.Task[None]] = deque()
     written = 0
     try:
         while (ready := await asyncio.to_thread(next, batches, None)) is not None:
-            if writing is not None:
-                await writing
+            if len(writing) == at_once:
+                await writing.popleft()
                 written += 1
                 await _refresh_statistics(kind, written)
-            writing = asyncio.create_task(_apply_batch(tenant_id, job, kind, *ready))
+            writing.append(asyncio.create_task(_apply_batch(tenant_id, job, kind, *ready)))
     finally:
-        if writing is not None:
-            await writing
+        ended = await asyncio.gather(*writing, return_exceptions=True)
+        if failed := next((e for e in ended if isinstance(e, BaseException)), None):
+            raise failed
 
 
 async def run_import(tenant_id: uuid.UUID, import_id: uuid.UUID) -> ImportJob | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from decimal import Decimal
 
+import asyncpg
 import pytest
 
+from dealerhub.platform import db
 from dealerhub.platform.tenancy import tenant_scope
 from dealerhub.tenants.customers import service
 from dealerhub.tenants.customers.facts import (
@@ -155,3 +158,31 @@ async def test_suitable_car_age_counts_the_youngest_car_dated_by_purchase_or_mod
         for bought, year in vehicles:
             await new_vehicle(dealer_a.id, customer.id, purchase_date=bought, model_year=year)
         assert (await _facts(dealer_a.id, customer.id)).quality_score == score, vehicles
+
+
+@pytest.mark.postgres
+async def test_a_refresh_holds_its_customers_until_it_commits(dealer_a) -> None:
+    """Facts are read only once their customers are held, so a second writer refreshing
+    the same customers (the other batch of an import) waits and reads what this one wrote."""
+    customer = await new_customer(dealer_a.id)
+    refreshed, release = asyncio.Event(), asyncio.Event()
+
+    async def refresh_and_wait() -> None:
+        async with tenant_scope(dealer_a.id):
+            await refresh_customer_facts([customer.id], as_of=AS_OF)
+            refreshed.set()
+            await release.wait()
+
+    holder = asyncio.create_task(refresh_and_wait())
+    await refreshed.wait()
+    try:
+        with pytest.raises(asyncpg.LockNotAvailableError):
+            async with tenant_scope(dealer_a.id):
+                await db.fetch("select id from customer where id = {} for no key update nowait",
+                               customer.id)
+    finally:
+        release.set()
+        await holder
+    async with tenant_scope(dealer_a.id):  # free again once the refresh committed
+        assert await db.fetch("select id from customer where id = {} for no key update nowait",
+                              customer.id) == [{"id": customer.id}]

@@ -4,15 +4,19 @@ changing nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
+from datetime import date
 
 import pytest
 
 from dealerhub.platform import db
 from dealerhub.platform.tables import EventOutbox
 from dealerhub.platform.tenancy import tenant_scope
+from dealerhub.tenants.customers.facts import refresh_customer_facts
 from dealerhub.tenants.customers.tables import Customer
-from dealerhub.tenants.imports import readers, service
+from dealerhub.tenants.imports import kinds, readers, service
 from dealerhub.tenants.imports.kinds import SeenKeys
 from dealerhub.tenants.imports.service import create_import, import_errors, import_rows, run_import
 from dealerhub.tenants.vehicles.tables import OdometerReading, Vehicle
@@ -110,10 +114,11 @@ async def test_a_large_import_refreshes_the_statistics_of_what_it_grows(dealer_a
                                            + _row("V9", "C1", make_vin())).encode())
     assert two_batches.applied_rows == 2
     assert [await _analyses(t) for t in ("vehicle", "odometer_reading")] == before[:2]
-    content = HEADER + "".join(_row(f"V{n}", "C1", make_vin(), 1000 * n) for n in range(1, 6))
+    content = HEADER + "".join(_row(f"V{n}", "C1", make_vin(), 1000 * n) for n in range(1, 7))
     job = await _run(dealer_a.id, content.encode())
-    assert (job.status, job.applied_rows) == ("done", 5)
-    # after the 2nd and 4th of its 5 batches, and only the tables vehicles grow
+    assert (job.status, job.applied_rows) == ("done", 6)
+    # once the 2nd and the 4th of its 6 batches are written (two are written at once, so
+    # the last two end together), and only the tables vehicles grow
     after = [await _analyses(t) for t in ("vehicle", "odometer_reading", "customer")]
     assert after == [before[0] + 2, before[1] + 2, before[2]]
 
@@ -157,3 +162,64 @@ async def test_readings_and_events_of_an_imported_batch(dealer_a) -> None:
          "expiry": "2026-05-01", "due_at": "2026-05-01T12:00:00+00:00"},
         {"vehicle_id": str(ids["V2"]), "customer_id": str(customer["id"]), "staff_id": None,
          "expiry": "2027-01-31", "due_at": "2027-01-31T12:00:00+00:00"}]
+
+
+async def test_a_vin_repeated_in_a_later_batch_is_refused_there(dealer_a, monkeypatch) -> None:
+    """Batches may be written side by side, so a VIN is checked across the whole file
+    before any is written: the first row keeps it, whichever batch commits first."""
+    monkeypatch.setattr(service, "BATCH_ROWS", 2)
+    await import_rows(dealer_a.id, "customers", [{"external_id": "C1", "name": "王伟"}], None)
+    vin = make_vin()
+    content = (HEADER + _row("V1", "C1", vin) + _row("V2", "C1", make_vin())
+               + _row("V3", "C1", make_vin()) + _row("V4", "C1", vin)).encode()
+    job = await _run(dealer_a.id, content)
+    assert (job.status, job.applied_rows, job.error_rows) == ("done", 3, 1)
+    (error,) = await import_errors(dealer_a.id, job.id)
+    assert (error.row_number, error.field) == (5, "vin")
+    assert "more than once in this file" in error.reason
+    vehicles, _, _, _ = await _stored(dealer_a.id)
+    assert {v["external_id"]: v["vin"] for v in vehicles}["V1"] == vin
+
+
+@pytest.mark.postgres
+async def test_batches_written_at_once_leave_every_customer_fact_right(dealer_a,
+                                                                       monkeypatch) -> None:
+    """Every customer has vehicles in every batch, and two batches are written at once:
+    the facts stored at the end are what a recomputation gives, and the counters add up."""
+    monkeypatch.setattr(service, "BATCH_ROWS", 4)
+    in_flight, peak = 0, 0
+    vehicles_kind = kinds.KINDS["vehicles"]
+
+    async def counted(checked):
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            await asyncio.sleep(0.05)  # the next batch is checked by now
+            return await vehicles_kind.apply(checked)
+        finally:
+            in_flight -= 1
+
+    monkeypatch.setitem(kinds.KINDS, "vehicles", dataclasses.replace(vehicles_kind,
+                                                                     apply=counted))
+    owners = [f"C{n}" for n in range(4)]
+    await import_rows(dealer_a.id, "customers", [{"external_id": o, "name": "王伟"}
+                                                 for o in owners], None)
+    rows = []
+    for n in range(24):  # the youngest car with mileage comes in the last batch
+        bought = date(2012 + n // 4 * 2, 3, 1)
+        km = 0 if n < 20 else 40_000
+        rows.append(f"V{n},{owners[n % 4]},{make_vin()},沪A{n:05d},EXEED-TX,{bought},"
+                    f"2026-05-01,{km},2024-05-01\n")
+    content = (HEADER + "".join(rows)).encode()
+    job = await _run(dealer_a.id, content)
+    assert peak == 2
+    assert (job.status, job.processed_rows, job.applied_rows, job.error_rows) == \
+        ("done", 24, 24, 0)
+    assert job.processed_bytes == job.total_bytes
+    _, _, imported, _ = await _stored(dealer_a.id)
+    async with tenant_scope(dealer_a.id):
+        await refresh_customer_facts([c["id"] for c in imported])
+    _, _, recomputed, _ = await _stored(dealer_a.id)
+    assert imported == recomputed
+    assert {c["quality_score"] for c in imported} == {50}  # real user, car of suitable age
