@@ -1,5 +1,5 @@
 """`dealerhub` command line: demo, serve, migrate, worker, scheduler, seed-demo,
-recompute-scores."""
+recompute-scores, rotate-channel-keys."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import date
+from typing import TypeVar
 
 from dealerhub.platform.config import SettingsError, load_settings
+
+T = TypeVar("T")
 
 
 def _settings_or_exit() -> None:
@@ -65,20 +69,26 @@ def serve() -> None:
     )
 
 
-def seed_demo(seed: int, customers_per_dealer: int) -> bool:
-    from dealerhub import demo
+def _with_database(work: Callable[[], Awaitable[T]]) -> T:
+    """Run a one-off command's work with the database pool open."""
     from dealerhub.platform import db
     from dealerhub.platform.config import get_settings
 
-    async def run() -> bool:
+    async def run() -> T:
         settings = get_settings()
         await db.start(settings)
         try:
-            return await demo.seed(seed=seed, customers_per_dealer=customers_per_dealer)
+            return await work()
         finally:
             await db.stop(settings)
 
     return asyncio.run(run())
+
+
+def seed_demo(seed: int, customers_per_dealer: int) -> bool:
+    from dealerhub import demo
+
+    return _with_database(lambda: demo.seed(seed=seed, customers_per_dealer=customers_per_dealer))
 
 
 def run_demo(seed: int, customers_per_dealer: int) -> None:
@@ -140,26 +150,29 @@ def scheduler() -> None:
 
 def recompute_scores(since: date, until: date, dealer_codes: list[str]) -> None:
     """Replay events into scoring facts and rollups (after a metric gets a new version)."""
-    from dealerhub.platform import db
-    from dealerhub.platform.config import get_settings
     from dealerhub.platform.scoring import service
 
     def say(code: str, events: int) -> None:
         print(f"dealerhub: {code}: {events} events replayed", flush=True)
 
-    async def run() -> dict[str, int]:
-        settings = get_settings()
-        await db.start(settings)
-        try:
-            return await service.recompute_dealers(since, until, dealer_codes or None, say)
-        finally:
-            await db.stop(settings)
-
     try:
-        replayed = asyncio.run(run())
+        replayed = _with_database(lambda: service.recompute_dealers(
+            since, until, dealer_codes or None, say))
     except service.ScoringInputError as error:
         raise SystemExit(f"dealerhub: {error}") from None
     print(f"dealerhub: {len(replayed)} dealers recomputed for [{since}, {until})")
+
+
+def rotate_channel_keys() -> None:
+    """Re-encrypt every dealer's channel credentials with the first key of CHANNEL_KEY."""
+    from dealerhub.channels.credentials.service import rotate_every_dealer
+
+    def say(code: str, accounts: int) -> None:
+        print(f"dealerhub: {code}: {accounts} channel accounts re-encrypted", flush=True)
+
+    total = _with_database(lambda: rotate_every_dealer(say))
+    print(f"dealerhub: {total} channel accounts now use the first key of CHANNEL_KEY; "
+          "the keys after it can be removed")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -184,6 +197,9 @@ def main(argv: list[str] | None = None) -> None:
                                help="day after the last, YYYY-MM-DD")
     recompute_cmd.add_argument("--dealer", action="append", default=[], dest="dealers",
                                help="a dealer code (repeat for several; default: every dealer)")
+    commands.add_parser(
+        "rotate-channel-keys",
+        help="re-encrypt channel credentials with the first key of CHANNEL_KEY (new,old,…)")
     args = parser.parse_args(argv)
     _settings_or_exit()
     if args.command == "demo":
@@ -200,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
         scheduler()
     elif args.command == "recompute-scores":
         recompute_scores(args.since, args.until, args.dealers)
+    elif args.command == "rotate-channel-keys":
+        rotate_channel_keys()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,12 @@ import dealerhub_pigeon
 import pytest
 
 from dealerhub.channels import service as channels
+from dealerhub.channels.credentials import crypto
+from dealerhub.channels.credentials import service as credentials
+from dealerhub.channels.credentials.tables import ChannelAccount
 from dealerhub.channels.plugin import discovered
+from dealerhub.platform.config import get_settings
+from dealerhub.platform.tenancy import tenant_scope
 from tests.channels.conftest import SERVICE, deliver_outbox, new_customer, save_account
 from tests.conftest import bearer_for, login_page_session
 
@@ -99,3 +104,30 @@ def test_key_rotation_reads_old_tokens(monkeypatch) -> None:
     assert crypto.decrypt(rotated) == {"a": 1}
     with pytest.raises(ValueError, match="CHANNEL_KEY"):
         crypto.decrypt(old)
+
+
+async def test_rotating_every_dealer_leaves_no_account_on_the_old_key(dealer_a, dealer_b,
+                                                                      monkeypatch) -> None:
+    """`dealerhub rotate-channel-keys`: after a new key is put first in CHANNEL_KEY, every
+    dealer's accounts are re-encrypted, so the old key can then be removed."""
+    old, new = "o" * 40, "n" * 40
+    others = get_settings().channel_key  # other tests' dealers' accounts use it
+    monkeypatch.setattr(crypto, "cipher", lambda: crypto._cipher(old))
+    await save_account(dealer_a.id, "webhook", {"url": "https://a.example/hook",
+                                                "secret": "s" * 32})
+    await save_account(dealer_b.id, "webhook", {"url": "https://b.example/hook",
+                                                "secret": "t" * 32})
+    monkeypatch.setattr(crypto, "cipher", lambda: crypto._cipher(f"{new},{old},{others}"))
+    said: dict[str, int] = {}
+    total = await credentials.rotate_every_dealer(lambda code, n: said.update({code: n}))
+    try:
+        assert said[dealer_a.code] == said[dealer_b.code] == 1 and total == sum(said.values())
+        monkeypatch.setattr(crypto, "cipher", lambda: crypto._cipher(new))
+        for dealer, url in ((dealer_a, "https://a.example/hook"),
+                            (dealer_b, "https://b.example/hook")):
+            async with tenant_scope(dealer.id):
+                (row,) = await ChannelAccount.objects_in_tenant()
+            assert crypto.decrypt(row.secret_config)["url"] == url
+    finally:  # every other dealer's accounts back on the key the rest of the run uses
+        monkeypatch.setattr(crypto, "cipher", lambda: crypto._cipher(f"{others},{new}"))
+        await credentials.rotate_every_dealer(lambda code, n: None)
