@@ -46,7 +46,7 @@ async def _flagged(dealer, ratings: dict[str, str] | None = None) -> Flagged:
     [vehicle] = await vehicles.list_vehicles_for_customer(dealer.id, row.customer_id)
     await vehicles.update_vehicle(dealer.id, vehicle.id, VehicleUpdate(plate=PLATE))
     comment = (f"{WORDS}，我是{NAME}，电话{phone[3:]}，车牌{PLATE}，VIN {vehicle.vin}，"
-               f"邮箱 ouyang@example.com")
+               f"邮箱 ouyang@example.com，叫我欧阳女士或者秀英")
     values = {"overall.csat": "5", "care.updates": "5", "overall.comment": comment}
     await answers.submit(triggers.survey_token(dealer.id, row.id),
                          ratings if ratings is not None else values, Submission())
@@ -153,7 +153,7 @@ async def test_the_queue_holds_no_customer_data(dealer_a, bank) -> None:
     shown = repr(item)
     assert WORDS in shown and item.flags == ["solicited"]
     for secret in (NAME, flagged.phone, flagged.phone[3:], PLATE, flagged.vin,
-                   "ouyang@example.com"):
+                   "ouyang@example.com", "欧阳", "秀英"):
         assert secret not in shown
     assert {a["key"]: a["value"] for a in item.answers} == {"overall.csat": 5,
                                                            "care.updates": 5}
@@ -210,3 +210,16 @@ async def test_a_regional_manager_reviews_only_their_region(dealer_a, oem, bank)
     assert item is not None and item.state == "cleared"
     assert integrity.visible_region("oem_regional_manager", None) == integrity.NO_REGION
     assert integrity.visible_region("oem_analyst", dealer_a.region_id) is None
+
+
+def test_a_name_is_masked_in_the_forms_people_write_it() -> None:
+    """The full name, the family name with a form of address and the given name alone;
+    other people's names stay (they are staff, or nobody we know)."""
+    said = ("王伟说王总很好，小王和王先生都满意，伟哥不是他，张先生是顾问，"
+            "John Smith thanks Mr Smith")
+    identifiers = [*integrity.name_forms("王伟"), *integrity.name_forms("John Smith")]
+    assert integrity.mask_text(said, identifiers) == (
+        "***说***很好，***和***都满意，伟哥不是他，张先生是顾问，*** thanks Mr ***")
+    assert integrity.name_forms("欧阳秀英")[:2] == ["欧阳秀英", "欧阳先生"]
+    compound = integrity.name_forms("欧阳秀英")
+    assert "秀英" in compound and "阳秀英" not in compound

@@ -124,6 +124,29 @@ _PLATE = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘
                     r"[A-Za-z][ ·]?[A-Za-z0-9]{5,6}")
 
 
+# how a comment names someone without the full name: the family name with a form of
+# address ("张先生", "小张", "王总"), or the given name alone ("秀英")
+_COMPOUND_SURNAMES = frozenset({
+    "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容",
+    "长孙", "宇文", "司徒", "夏侯", "轩辕", "令狐", "端木", "西门", "南宫"})
+_AFTER_SURNAME = ("先生", "女士", "小姐", "太太", "师傅", "老师", "经理", "总", "哥", "姐", "工")
+_BEFORE_SURNAME = ("小", "老", "阿")
+_HAN = re.compile(r"[\u4e00-\u9fff]{2,4}")
+
+
+def name_forms(name: str) -> list[str]:
+    """The ways free text refers to a customer by name: the name itself, a Chinese name's
+    family name with a form of address and its given name of two or more characters, and
+    each word of a name in Latin letters."""
+    name = name.strip()
+    if not _HAN.fullmatch(name):
+        return [name, *(word for word in name.split() if len(word) >= 2)]
+    surname = name[:2] if name[:2] in _COMPOUND_SURNAMES else name[:1]
+    given = name[len(surname):]
+    return [name, *(surname + title for title in _AFTER_SURNAME),
+            *(title + surname for title in _BEFORE_SURNAME), *([given] if len(given) >= 2 else [])]
+
+
 def mask_text(text: str, identifiers: list[str]) -> str:
     """Free text with the customer's known identifiers and anything shaped like a phone
     number, e-mail address, VIN or plate replaced, so headquarters reads the words only."""
@@ -136,12 +159,14 @@ def mask_text(text: str, identifiers: list[str]) -> str:
 
 
 async def _identifiers(customer_id: uuid.UUID) -> list[str]:
-    """The customer's name, phone (both forms), e-mail, plates and VINs (inside the scope)."""
+    """The customer's name (each form of it), phone (both forms), e-mail, plates and VINs
+    (inside the scope)."""
     tid = require_tenant()
     customer = await customers.get_customer(tid, customer_id)
     found: list[str] = []
     if customer is not None:
-        found += [customer.name or "", customer.email or "", customer.phone_e164 or ""]
+        found += [*name_forms(customer.name or ""), customer.email or "",
+                  customer.phone_e164 or ""]
         if customer.phone_e164:
             with contextlib.suppress(phonenumbers.NumberParseException):
                 found.append(str(phonenumbers.parse(customer.phone_e164).national_number))
