@@ -1,5 +1,5 @@
 """`dealerhub` command line: demo, serve, migrate, worker, scheduler, seed-demo,
-recompute-scores, rotate-channel-keys."""
+recompute-scores, rotate-channel-keys, backfill-flag-reviews."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import TypeVar
@@ -163,16 +164,31 @@ def recompute_scores(since: date, until: date, dealer_codes: list[str]) -> None:
     print(f"dealerhub: {len(replayed)} dealers recomputed for [{since}, {until})")
 
 
+def _each_dealer(work: Callable[[uuid.UUID], Awaitable[int]], done: str) -> int:
+    """Run a per-dealer one-off for every dealer, printing what each one did."""
+    from dealerhub.platform.directory import for_every_dealer
+
+    def say(code: str, count: int) -> None:
+        print(f"dealerhub: {code}: {count} {done}", flush=True)
+
+    return _with_database(lambda: for_every_dealer(work, say))
+
+
 def rotate_channel_keys() -> None:
     """Re-encrypt every dealer's channel credentials with the first key of CHANNEL_KEY."""
-    from dealerhub.channels.credentials.service import rotate_every_dealer
+    from dealerhub.channels.credentials.service import rotate_keys
 
-    def say(code: str, accounts: int) -> None:
-        print(f"dealerhub: {code}: {accounts} channel accounts re-encrypted", flush=True)
-
-    total = _with_database(lambda: rotate_every_dealer(say))
+    total = _each_dealer(rotate_keys, "channel accounts re-encrypted")
     print(f"dealerhub: {total} channel accounts now use the first key of CHANNEL_KEY; "
           "the keys after it can be removed")
+
+
+def backfill_flag_reviews() -> None:
+    """Queue for headquarters' review the responses flagged before the queue existed."""
+    from dealerhub.survey.integrity.service import backfill_reviews
+
+    total = _each_dealer(backfill_reviews, "flagged responses queued")
+    print(f"dealerhub: {total} flagged responses added to headquarters' review queue")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -200,6 +216,9 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser(
         "rotate-channel-keys",
         help="re-encrypt channel credentials with the first key of CHANNEL_KEY (new,old,…)")
+    commands.add_parser(
+        "backfill-flag-reviews",
+        help="queue for headquarters' review the responses flagged before the queue existed")
     args = parser.parse_args(argv)
     _settings_or_exit()
     if args.command == "demo":
@@ -218,6 +237,8 @@ def main(argv: list[str] | None = None) -> None:
         recompute_scores(args.since, args.until, args.dealers)
     elif args.command == "rotate-channel-keys":
         rotate_channel_keys()
+    elif args.command == "backfill-flag-reviews":
+        backfill_flag_reviews()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ time zone (local days, quiet hours and date filters are the dealer's, not UTC)."
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -38,3 +39,15 @@ def _zone(name: str) -> ZoneInfo:
 async def dealer_zone(dealer_id: uuid.UUID) -> ZoneInfo:
     row = await Dealer.select(Dealer.time_zone).where(Dealer.id == dealer_id).first()
     return _zone(row["time_zone"] if row else "Asia/Shanghai")
+
+
+async def for_every_dealer(work: Callable[[uuid.UUID], Awaitable[int]],
+                           say: Callable[[str, int], None]) -> int:
+    """A one-off per-dealer task (a key rotation, a backfill) for every dealer in code
+    order; `say(dealer code, count)` reports each. Returns the sum of the counts."""
+    total = 0
+    for dealer in await Dealer.select(Dealer.id, Dealer.code).order_by(Dealer.code):
+        count = await work(dealer["id"])
+        say(dealer["code"], count)
+        total += count
+    return total

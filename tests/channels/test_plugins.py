@@ -17,6 +17,7 @@ from dealerhub.channels.credentials import service as credentials
 from dealerhub.channels.credentials.tables import ChannelAccount
 from dealerhub.channels.plugin import discovered
 from dealerhub.platform.config import get_settings
+from dealerhub.platform.directory import for_every_dealer
 from dealerhub.platform.tenancy import tenant_scope
 from tests.channels.conftest import SERVICE, deliver_outbox, new_customer, save_account
 from tests.conftest import bearer_for, login_page_session
@@ -119,7 +120,8 @@ async def test_rotating_every_dealer_leaves_no_account_on_the_old_key(dealer_a, 
                                                 "secret": "t" * 32})
     monkeypatch.setattr(crypto, "cipher", lambda: crypto._cipher(f"{new},{old},{others}"))
     said: dict[str, int] = {}
-    total = await credentials.rotate_every_dealer(lambda code, n: said.update({code: n}))
+    total = await for_every_dealer(credentials.rotate_keys,
+                                   lambda code, n: said.update({code: n}))
     try:
         assert said[dealer_a.code] == said[dealer_b.code] == 1 and total == sum(said.values())
         monkeypatch.setattr(crypto, "cipher", lambda: crypto._cipher(new))
@@ -130,4 +132,4 @@ async def test_rotating_every_dealer_leaves_no_account_on_the_old_key(dealer_a, 
             assert crypto.decrypt(row.secret_config)["url"] == url
     finally:  # every other dealer's accounts back on the key the rest of the run uses
         monkeypatch.setattr(crypto, "cipher", lambda: crypto._cipher(f"{others},{new}"))
-        await credentials.rotate_every_dealer(lambda code, n: None)
+        await for_every_dealer(credentials.rotate_keys, lambda code, n: None)

@@ -223,3 +223,23 @@ def test_a_name_is_masked_in_the_forms_people_write_it() -> None:
     assert integrity.name_forms("欧阳秀英")[:2] == ["欧阳秀英", "欧阳先生"]
     compound = integrity.name_forms("欧阳秀英")
     assert "秀英" in compound and "阳秀英" not in compound
+
+
+async def test_responses_flagged_before_the_queue_existed_are_backfilled(dealer_a, oem,
+                                                                         bank) -> None:
+    """`dealerhub backfill-flag-reviews`: a flagged response without an entry (as before the
+    queue existed) is queued with its customer masked; queued ones are left alone."""
+    kept = await _flagged(dealer_a)
+    lost = await _flagged(dealer_a)
+    await integrity.decide(kept.review_id, "clear", "核实", _reviewer(oem))
+    await FlagReview.delete().where(FlagReview.id == lost.review_id)
+    assert await integrity.backfill_reviews(dealer_a.id) == 1
+    assert await integrity.backfill_reviews(dealer_a.id) == 0
+    items, total = await integrity.list_reviews(ReviewFilter(dealer_id=dealer_a.id))
+    assert total == 2
+    (queued,) = [item for item in items if item.id != kept.review_id]
+    assert {item.id: item.state for item in items} == {kept.review_id: "cleared",
+                                                        queued.id: "pending"}
+    assert queued.flags == ["solicited"] and WORDS in repr(queued)
+    for secret in (NAME, "欧阳", "秀英", lost.phone[3:], PLATE, lost.vin):
+        assert secret not in repr(queued)

@@ -8,7 +8,6 @@ console channel last when nothing else can (the embedded default).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +16,6 @@ from dealerhub.channels.credentials import crypto
 from dealerhub.channels.credentials.tables import ChannelAccount
 from dealerhub.channels.plugin import Channel, channel_class, discovered
 from dealerhub.platform.config import get_settings
-from dealerhub.platform.tables import Dealer
 from dealerhub.platform.tenancy import tenant_scope
 
 CONSOLE = "console"
@@ -165,14 +163,3 @@ async def rotate_keys(tenant_id: uuid.UUID) -> int:
             ).where(ChannelAccount.id == row.id)
     return len(rows)
 
-
-async def rotate_every_dealer(say: Callable[[str, int], None]) -> int:
-    """`rotate_keys` for every dealer, after a new key was put first in CHANNEL_KEY; once it
-    has run, the old keys can be removed. `say(dealer code, accounts)` reports progress.
-    Returns how many accounts were re-encrypted."""
-    total = 0
-    for dealer in await Dealer.select(Dealer.id, Dealer.code).order_by(Dealer.code):
-        accounts = await rotate_keys(dealer["id"])
-        say(dealer["code"], accounts)
-        total += accounts
-    return total

@@ -18,13 +18,14 @@ from dealerhub.platform import db, events
 from dealerhub.platform.log_redaction import redact
 from dealerhub.platform.tables import AppUser, AuditLog, Dealer, Region
 from dealerhub.platform.tenancy import require_tenant, tenant_scope, transaction
-from dealerhub.survey.answers.tables import Answer
+from dealerhub.survey.answers.tables import Answer, invitation_with_answers
 from dealerhub.survey.common import TEXT_MAX, invalid, utcnow
 from dealerhub.survey.integrity.tables import DECISIONS, REVIEW_STATES, FlagDecision, FlagReview
 from dealerhub.survey.questions import service as questions
 from dealerhub.survey.results.facts import dealer_region
 from dealerhub.survey.results.tables import ResponseFact
 from dealerhub.survey.triggers.tables import Invitation
+from dealerhub.tenants.bulk import loaded
 from dealerhub.tenants.customers import service as customers
 from dealerhub.tenants.staff import service as staff
 from dealerhub.tenants.vehicles import service as vehicles
@@ -223,6 +224,25 @@ async def queue_for_review(invitation: Invitation, answers: list[dict[str, Any]]
         values["state"] = "pending"
     await FlagReview.update({getattr(FlagReview, k): v for k, v in values.items()}).where(
         FlagReview.id == review["id"])
+
+
+async def backfill_reviews(tenant_id: uuid.UUID) -> int:
+    """Queue the dealer's flagged responses that have no entry yet (those flagged before
+    the queue existed); an entry already there is left as it is. Returns how many were
+    queued. Idempotent: a second run queues nothing."""
+    async with tenant_scope(tenant_id):
+        queued = {row["invitation_id"] for row in await FlagReview.select(
+            FlagReview.invitation_id).where(FlagReview.tenant_id == tenant_id)}
+        missing = [row["id"] for row in await Invitation.select_in_tenant(
+            Invitation.id, Invitation.flags).where(
+            Invitation.status.is_in(["answered", "partial"]), Invitation.kind != "confirm")
+            if loaded(row["flags"], []) and row["id"] not in queued]
+        for invitation_id in missing:
+            found = await invitation_with_answers(invitation_id)
+            assert found is not None  # read in this transaction a moment ago
+            await queue_for_review(found.invitation, found.answers,
+                                   loaded(found.invitation.flags, []), None, utcnow())
+    return len(missing)
 
 
 async def review_states(tenant_id: uuid.UUID,
