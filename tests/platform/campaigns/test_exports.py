@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import anyio
 import pytest
@@ -14,8 +15,10 @@ from openpyxl import load_workbook
 from dealerhub.platform.campaigns.exports import service
 from dealerhub.platform.config import get_settings
 from dealerhub.tenants.fields import InvalidInput
-from tests.conftest import login_page_session
+from dealerhub.tenants.months import add_months
+from tests.conftest import bearer_for, login_page_session
 from tests.platform.campaigns.conftest import vehicle_with
+from tests.security.test_audit_trail import TRAIL, add_auditor
 from tests.support.moto_server import CREDENTIALS, MotoServer
 from tests.tenants.factories import utc, visit
 
@@ -94,3 +97,25 @@ async def test_download_pages(client, dealer_a):
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     bad = await client.get("/due-lists/export/download", params={"format": "pdf"})
     assert bad.status_code == 400
+
+
+async def test_a_download_is_a_list_read_of_the_customers_it_carried(client, dealer_a):
+    """The file carries names and phones, so the access history of each customer in it
+    lists the download; a customer not in it is not linked."""
+    next_month = add_months(datetime.now(ZoneInfo("Asia/Shanghai")).date().replace(day=1), 1)
+    carried, _ = await vehicle_with(dealer_a.id, {"name": "赵敏"},
+                                    insurance_expiry=next_month + timedelta(days=9))
+    later, _ = await vehicle_with(dealer_a.id, {"name": "李四"},
+                                  insurance_expiry=add_months(next_month, 1) + timedelta(days=9))
+    await login_page_session(client, dealer_a.emails["cs_agent"])
+    for fmt in ("csv", "xlsx"):
+        downloaded = await client.get("/due-lists/export/download", params={"format": fmt})
+        assert downloaded.status_code == 200
+    auditor = await bearer_for(client, await add_auditor(dealer_a))
+    history = (await client.get(TRAIL, headers=auditor, params={
+        "customer_id": str(carried.id), "action": "list"})).json()
+    assert [(e["target"], e["query"], e["customers_shown"]) for e in history["items"]] == [
+        ("/due-lists/export/download", "format=xlsx", 1),
+        ("/due-lists/export/download", "format=csv", 1)]
+    assert (await client.get(TRAIL, headers=auditor, params={
+        "customer_id": str(later.id)})).json()["total"] == 0

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import tempfile
+import uuid
 from pathlib import Path
 
 from litestar import Controller, Request, get, post
 from litestar.response import Stream, Template
 
+from dealerhub.platform.audit import AUDIT_READS, note_customers_shown
 from dealerhub.platform.auth import dealer_staff
 from dealerhub.platform.campaigns.exports import service
 from dealerhub.platform.campaigns.web import render
@@ -26,22 +28,28 @@ class ExportPagesController(Controller):
     async def index(self, request: Request) -> Template:
         return render(request, "campaigns/export.html", stored="", error="")
 
-    @get("/download")
+    @get("/download", opt=AUDIT_READS)
     async def download(self, request: Request, format: str = "csv") -> Stream | Template:
+        """A list read of every customer the file carries (recorded once it is sent)."""
         tenant_id = request.user.tenant_id
         try:
             service.check_format(format)
         except InvalidInput as invalid:
             return render(request, "campaigns/export.html", status_code=400, stored="",
                           error=invalid.errors[0].field)
+        note_customers_shown(request, ())
+
+        def shown(customer_id: uuid.UUID) -> None:
+            note_customers_shown(request, (customer_id,))
+
         name = service.export_name(tenant_id, format)
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
         if format == "csv":
-            return Stream(service.csv_stream(tenant_id), media_type=MEDIA_TYPES["csv"],
+            return Stream(service.csv_stream(tenant_id, shown=shown), media_type=MEDIA_TYPES["csv"],
                           headers=headers)
         folder = tempfile.TemporaryDirectory()
         path = Path(folder.name) / name
-        await service.write_export(tenant_id, format, path)
+        await service.write_export(tenant_id, format, path, shown=shown)
         return Stream(service.file_stream(folder, path), media_type=MEDIA_TYPES[format],
                       headers=headers)
 

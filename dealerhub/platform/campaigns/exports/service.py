@@ -1,6 +1,7 @@
 """The month-end export: customers due next month who have not come in this month,
 grouped by reason, streamed in chunks (keyset pages) as CSV or XLSX, and stored to S3 when
-a bucket is configured (a local folder otherwise). Memory use does not grow with size."""
+a bucket is configured (a local folder otherwise). Memory use does not grow with size.
+A download names the customers it carried (`shown`, one call a row) for the access history."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import io
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,12 @@ from dealerhub.tenants.fields import FieldError, InvalidInput
 from dealerhub.tenants.months import add_months
 
 FORMATS = ("csv", "xlsx")
+Shown = Callable[[uuid.UUID], None]
+
+
+def _nobody(customer_id: uuid.UUID) -> None:
+    """A stored export names nobody: its request is audited as the change it is."""
+
 CHUNK = 2000
 COLUMNS = ("reason", "due_on", "customer", "phone", "plate", "vin", "model")
 # (reason, the vehicle date that falls due, days before it that the reminder goes out)
@@ -48,7 +55,8 @@ def _month_sql(month: Month, tenant_id: uuid.UUID) -> tuple[str, list[Any]]:
         low, high = month.first + timedelta(days=shift), month.after + timedelta(days=shift)
         parts.append(
             f"select '{reason}' as reason, {column} as due_on, v.id as vehicle_id, "
-            "c.name as customer, c.phone_e164 as phone, v.plate, v.vin, v.model_code as model "
+            "c.id as customer_id, c.name as customer, c.phone_e164 as phone, v.plate, v.vin, "
+            "v.model_code as model "
             "from vehicle v join customer c on c.tenant_id = v.tenant_id and c.id = v.customer_id "
             f"where v.tenant_id = {{}} and c.erased_at is null and {column} >= {{}} and "
             f"{column} < {{}} and not exists (select 1 from repair_order r where "
@@ -57,8 +65,8 @@ def _month_sql(month: Month, tenant_id: uuid.UUID) -> tuple[str, list[Any]]:
     return " union all ".join(parts), args
 
 
-async def month_end_rows(tenant_id: uuid.UUID, now: datetime | None = None
-                         ) -> AsyncIterator[dict[str, Any]]:
+async def month_end_rows(tenant_id: uuid.UUID, now: datetime | None = None,
+                         shown: Shown = _nobody) -> AsyncIterator[dict[str, Any]]:
     """Every row, reason by reason, fetched in keyset pages each in its own short read."""
     after: tuple[str, uuid.UUID] | None = None
     while True:
@@ -77,6 +85,7 @@ async def month_end_rows(tenant_id: uuid.UUID, now: datetime | None = None
                                   f"order by reason, vehicle_id limit {CHUNK}",
                                   *args, *keyset_args)
         for row in rows:
+            shown(row["customer_id"])
             yield row
         if len(rows) < CHUNK:
             return
@@ -88,27 +97,29 @@ def _cells(row: dict[str, Any]) -> list[str]:
             row["phone"] or "", row["plate"] or "", row["vin"] or "", row["model"] or ""]
 
 
-async def csv_stream(tenant_id: uuid.UUID, now: datetime | None = None) -> AsyncIterator[bytes]:
+async def csv_stream(tenant_id: uuid.UUID, now: datetime | None = None,
+                     shown: Shown = _nobody) -> AsyncIterator[bytes]:
     """UTF-8 with a byte-order mark, so Excel shows Chinese names correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     yield ("\ufeff" + buffer.getvalue()).encode()
-    async for row in month_end_rows(tenant_id, now):
+    async for row in month_end_rows(tenant_id, now, shown):
         buffer.seek(0)
         buffer.truncate()
         writer.writerow(_cells(row))
         yield buffer.getvalue().encode()
 
 
-async def xlsx_file(tenant_id: uuid.UUID, target: Path, now: datetime | None = None) -> None:
+async def xlsx_file(tenant_id: uuid.UUID, target: Path, now: datetime | None = None,
+                    shown: Shown = _nobody) -> None:
     """openpyxl's write-only mode keeps rows on disk, not in memory."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("due next month")
     sheet.append(list(COLUMNS))
-    async for row in month_end_rows(tenant_id, now):
+    async for row in month_end_rows(tenant_id, now, shown):
         sheet.append(_cells(row))
     workbook.save(target)
 
@@ -120,13 +131,13 @@ def check_format(fmt: str) -> str:
 
 
 async def write_export(tenant_id: uuid.UUID, fmt: str, target: Path,
-                       now: datetime | None = None) -> None:
+                       now: datetime | None = None, shown: Shown = _nobody) -> None:
     check_format(fmt)
     if fmt == "xlsx":
-        await xlsx_file(tenant_id, target, now)
+        await xlsx_file(tenant_id, target, now, shown)
         return
     with target.open("wb") as handle:
-        async for chunk in csv_stream(tenant_id, now):
+        async for chunk in csv_stream(tenant_id, now, shown):
             handle.write(chunk)
 
 
