@@ -80,13 +80,16 @@ async def refresh_customer_facts(customer_ids: Sequence[uuid.UUID],
 
 
 async def _refresh_part(ids: list[uuid.UUID], as_of: datetime, dealer_city: str | None) -> None:
+    stored = [getattr(Customer, name) for name in FACT_TYPES]  # to write only what changed
+    held = Customer.select_in_tenant(*stored, Customer.category, Customer.city).where(
+        one_of(Customer.id, ids))
     if db.is_postgres():
-        # The customers are held (in id order) before their facts are read: another
+        # The customers are held (in id order) before anything else is read: another
         # transaction that writes their vehicles or visits and refreshes them too (an import
         # writes two batches at once) has either committed before these reads, or waits
         # and reads after this one commits. Neither overwrites facts with stale ones.
-        await db.fetch("select id from customer where tenant_id = {} and id = any({}) "
-                       "order by id for no key update", require_tenant(), ids)
+        held = held.order_by(Customer.id).lock_rows("NO KEY UPDATE")
+    customers = await held
     closed = RepairOrder.select_in_tenant(
         RepairOrder.customer_id, Count(alias="visits"),
         Sum(RepairOrder.total_amount, alias="spend"),
@@ -104,9 +107,6 @@ async def _refresh_part(ids: list[uuid.UUID], as_of: datetime, dealer_city: str 
                  for row in await Customer.select_in_tenant(referrer, Count(alias="n"))
                  .where(one_of(referrer, ids)).group_by(referrer)}
     vehicles = await _newest_vehicles(ids)
-    stored = [getattr(Customer, name) for name in FACT_TYPES]  # to write only what changed
-    customers = await Customer.select_in_tenant(*stored, Customer.category, Customer.city) \
-        .where(one_of(Customer.id, ids))
     today = as_of.date()
     updates = []
     for customer in customers:
