@@ -123,15 +123,17 @@ async def test_a_large_import_refreshes_the_statistics_of_what_it_grows(dealer_a
     assert after == [before[0] + 2, before[1] + 2, before[2]]
 
 
-def test_seen_keys_finds_a_repeat_in_every_segment(monkeypatch) -> None:
+def test_seen_keys_finds_a_repeat_in_every_run(monkeypatch) -> None:
     monkeypatch.setattr(SeenKeys, "SEGMENT", 3)
     seen = SeenKeys()
-    keys = [hash(f"V{n}") for n in range(10)]
+    keys = [hash(f"V{n}") for n in range(1000)]
     for key in keys:
         assert key not in seen
         seen.add(key)
     assert all(key in seen for key in keys)
-    assert hash("V10") not in seen
+    assert hash("V1000") not in seen
+    # 333 runs of 3 merged as they come: one run per bit of 333 (0b101001101)
+    assert seen.runs == 5
 
 
 async def test_readings_and_events_of_an_imported_batch(dealer_a) -> None:
