@@ -92,15 +92,15 @@ async def _apply_batch(tenant_id: uuid.UUID, job: ImportJob, kind: ImportKind, c
     The counters are added to what is stored, since batches may commit out of order."""
     async with tenant_scope(tenant_id):
         outcome: BatchOutcome = await kind.apply(checked)
+        # the room for stored errors is taken before the next await, so two batches written
+        # at once never both take the same room
         room = MAX_STORED_ERRORS - job.error_rows
-        errors = [ImportRowError(import_id=job.id, row_number=number, field=error.field[:64],
-                                 reason=error.reason[:300])
-                  for number, error in outcome.errors][:max(room, 0)]
-        await ImportRowError.insert_in_tenant(*errors)
         refused = len({number for number, _ in outcome.errors})
-        job.processed_rows += checked.rows
-        job.applied_rows += outcome.applied
         job.error_rows += refused
+        await ImportRowError.insert_in_tenant(*[
+            ImportRowError(import_id=job.id, row_number=number, field=error.field[:64],
+                           reason=error.reason[:300])
+            for number, error in outcome.errors][:max(room, 0)])
         await db.fetch(
             "update import_job set processed_rows = processed_rows + {}, "
             "applied_rows = applied_rows + {}, error_rows = error_rows + {}, "

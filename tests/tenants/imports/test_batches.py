@@ -225,3 +225,30 @@ async def test_batches_written_at_once_leave_every_customer_fact_right(dealer_a,
     _, _, recomputed, _ = await _stored(dealer_a.id)
     assert imported == recomputed
     assert {c["quality_score"] for c in imported} == {50}  # real user, car of suitable age
+
+
+async def test_stored_errors_stop_at_the_cap_with_batches_written_at_once(dealer_a,
+                                                                          monkeypatch) -> None:
+    """Every refused row is counted; only the first MAX_STORED_ERRORS are kept, even when
+    two batches take their room at the same time."""
+    monkeypatch.setattr(service, "BATCH_ROWS", 2)
+    monkeypatch.setattr(service, "MAX_STORED_ERRORS", 3)
+    vehicles_kind, arrived, both = kinds.KINDS["vehicles"], [], asyncio.Event()
+
+    async def together(checked):  # the first two batches end their checks at once
+        outcome = await vehicles_kind.apply(checked)
+        arrived.append(checked)
+        if len(arrived) == 2 or not db.is_postgres():
+            both.set()
+        if len(arrived) <= 2:
+            await both.wait()
+        return outcome
+
+    monkeypatch.setitem(kinds.KINDS, "vehicles", dataclasses.replace(vehicles_kind,
+                                                                     apply=together))
+    content = HEADER + "".join(_row(f"V{n}", "C404", make_vin(), 1000 + n) for n in range(8))
+    job = await _run(dealer_a.id, content.encode())
+    assert (job.status, job.processed_rows, job.applied_rows, job.error_rows) == \
+        ("done", 8, 0, 8)
+    stored = await import_errors(dealer_a.id, job.id)
+    assert len(stored) == 3 and {e.field for e in stored} == {"customer_external_id"}
