@@ -146,7 +146,9 @@ async def _run_rows(tenant_id: uuid.UUID, job: ImportJob, rows: Iterator[tuple[i
     Python and PostgreSQL work at the same time. A kind whose rows never depend on another
     batch's rows writes `batches_at_once` batches side by side, each in its own transaction
     (on PostgreSQL); otherwise batches are applied one after the other, in file order.
-    When reading fails, the batches read before are still applied."""
+    When reading fails, the batches read before are still applied. When writing a batch
+    fails, the one written beside it may still commit: what stays applied is whole batches,
+    and running the file again completes it (rows are upserted by external id)."""
     kind = _kind(job.kind)
     at_once = kind.batches_at_once if db.is_postgres() else 1
     batches = _checked_batches(kind, rows, position, await kind.reference(tenant_id))
