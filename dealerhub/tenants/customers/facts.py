@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from piccolo.query.functions.aggregate import Count, Max, Sum
+from piccolo.querystring import QueryString
 
 from dealerhub.platform import db
 from dealerhub.platform.db import chunks
@@ -135,23 +136,26 @@ async def _refresh_part(ids: list[uuid.UUID], as_of: datetime, dealer_city: str 
     await bulk_update("customer", updates, FACT_TYPES)
 
 
+# the youngest model year among the vehicles without a purchase date (those are dated by it)
+_UNDATED_YEAR = QueryString("case when purchase_date is null then model_year end")
+
+
 async def _newest_vehicles(ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict]]:
     """What the quality score reads of each customer's vehicles, summed up by the database
-    (one or two rows a customer, not one per vehicle): the highest daily km and the
-    youngest car, dated by purchase where there is one, else by model year."""
+    in one row a customer: the highest daily km and the youngest car, dated by purchase
+    where there is one, else by model year (as two vehicles: one dated each way)."""
     vehicles: dict[uuid.UUID, list[dict]] = {}
-    for dated in (True, False):
-        age = Max(Vehicle.purchase_date if dated else Vehicle.model_year, alias="age")
-        for row in await Vehicle.select_in_tenant(
-            Vehicle.customer_id, Max(Vehicle.daily_km, alias="daily_km"), age,
-        ).where(one_of(Vehicle.customer_id, ids), Vehicle.purchase_date.is_not_null() if dated
-                else Vehicle.purchase_date.is_null()).group_by(Vehicle.customer_id):
-            youngest = row["age"]
-            if dated and isinstance(youngest, str):  # SQLite gives the text it stores
-                youngest = date.fromisoformat(youngest)
-            vehicles.setdefault(row["customer_id"], []).append({
-                "daily_km": row["daily_km"], "purchase_date": youngest if dated else None,
-                "model_year": None if dated else youngest})
+    for row in await Vehicle.select_in_tenant(
+        Vehicle.customer_id, Max(Vehicle.daily_km, alias="daily_km"),
+        Max(Vehicle.purchase_date, alias="purchase_date"),
+        Max(_UNDATED_YEAR, alias="undated_year"),
+    ).where(one_of(Vehicle.customer_id, ids)).group_by(Vehicle.customer_id):
+        youngest = row["purchase_date"]
+        if isinstance(youngest, str):  # SQLite gives the text it stores
+            youngest = date.fromisoformat(youngest)
+        vehicles[row["customer_id"]] = [
+            {"daily_km": row["daily_km"], "purchase_date": youngest, "model_year": None},
+            {"daily_km": None, "purchase_date": None, "model_year": row["undated_year"]}]
     return vehicles
 
 
