@@ -252,3 +252,28 @@ async def test_stored_errors_stop_at_the_cap_with_batches_written_at_once(dealer
         ("done", 8, 0, 8)
     stored = await import_errors(dealer_a.id, job.id)
     assert len(stored) == 3 and {e.field for e in stored} == {"customer_external_id"}
+
+
+@pytest.mark.postgres
+async def test_two_imports_of_one_dealer_at_once_share_customers_without_deadlock(
+        dealer_a, monkeypatch) -> None:
+    """Two files imported at the same time (four batch transactions in flight), their
+    vehicles owned by the same customers in shuffled order: both finish, every row is
+    applied once, and the facts are what a recomputation gives."""
+    monkeypatch.setattr(service, "BATCH_ROWS", 5)
+    owners = [f"C{n}" for n in range(6)]
+    await import_rows(dealer_a.id, "customers", [{"external_id": o, "name": "王伟"}
+                                                 for o in owners], None)
+    files = []
+    for file_no in range(2):
+        order = owners[::-1] if file_no else owners
+        files.append((HEADER + "".join(
+            _row(f"F{file_no}V{n}", order[n % 6], make_vin(), 1000 * (n + 1))
+            for n in range(30))).encode())
+    jobs = await asyncio.wait_for(asyncio.gather(*(_run(dealer_a.id, f) for f in files)), 60)
+    assert [(j.status, j.applied_rows, j.error_rows) for j in jobs] == [("done", 30, 0)] * 2
+    vehicles, readings, imported, _ = await _stored(dealer_a.id)
+    assert len(vehicles) == 60 and len(readings) == 60
+    async with tenant_scope(dealer_a.id):
+        await refresh_customer_facts([c["id"] for c in imported])
+    assert (await _stored(dealer_a.id))[2] == imported
