@@ -162,4 +162,3 @@ async def rotate_keys(tenant_id: uuid.UUID) -> int:
                 {ChannelAccount.secret_config: crypto.rotate(row.secret_config)}
             ).where(ChannelAccount.id == row.id)
     return len(rows)
-

@@ -24,7 +24,6 @@ from piccolo.query.functions.aggregate import Count, Max, Sum
 from piccolo.querystring import QueryString
 
 from dealerhub.platform import db
-from dealerhub.platform.db import chunks
 from dealerhub.platform.tables import Dealer
 from dealerhub.platform.tenancy import require_tenant
 from dealerhub.tenants.bulk import CHUNK, bulk_update, one_of
@@ -76,7 +75,7 @@ async def refresh_customer_facts(customer_ids: Sequence[uuid.UUID],
     tenant_id = require_tenant()
     dealer = await Dealer.select(Dealer.city).where(Dealer.id == tenant_id).first()
     dealer_city = (dealer or {}).get("city")
-    for part in chunks(list(dict.fromkeys(customer_ids)), 5000):
+    for part in db.chunks(list(dict.fromkeys(customer_ids)), 5000):
         await _refresh_part(list(part), as_of, dealer_city)
 
 
@@ -188,7 +187,7 @@ async def assign_teams(customer_ids: Sequence[uuid.UUID]) -> None:
     if not ids:
         return
     rows = []
-    for part in chunks(ids, CHUNK):
+    for part in db.chunks(ids, CHUNK):
         rows += await Customer.select_in_tenant(
             Customer.id, *(getattr(Customer, c) for c in TEAM_SLOTS),
         ).where(Customer.id.is_in(list(part)), Customer.team_set_by_admin == False,  # noqa: E712

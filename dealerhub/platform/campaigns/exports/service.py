@@ -26,12 +26,6 @@ from dealerhub.tenants.fields import FieldError, InvalidInput
 from dealerhub.tenants.months import add_months
 
 FORMATS = ("csv", "xlsx")
-Shown = Callable[[uuid.UUID], None]
-
-
-def _nobody(customer_id: uuid.UUID) -> None:
-    """A stored export names nobody: its request is audited as the change it is."""
-
 CHUNK = 2000
 COLUMNS = ("reason", "due_on", "customer", "phone", "plate", "vin", "model")
 # (reason, the vehicle date that falls due, days before it that the reminder goes out)
@@ -39,6 +33,11 @@ DUE_DATES = (("first_maintenance", "v.purchase_date", -90),
              ("next_maintenance", "v.next_maintenance_date", 0),
              ("warranty_1m", "v.warranty_end", 0),
              ("insurance_renewal", "v.insurance_expiry", 0))
+Shown = Callable[[uuid.UUID], None]  # told each customer a row of the export carries
+
+
+def _nobody(customer_id: uuid.UUID) -> None:
+    """A stored export names nobody: its request is audited as the change it is."""
 
 
 @dataclass(frozen=True)
